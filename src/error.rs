@@ -1,0 +1,205 @@
+//! The crate's one error type.
+//!
+//! Every fallible public function returns [`Result<T>`]. Variants carry only public numbers
+//! (moduli, degrees, lengths, names) and never secret data, so an error can be logged or sent
+//! to another party without leaking anything about keys or plaintexts.
+
+use core::fmt;
+
+/// Convenience alias used throughout the crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Why a modulus was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModulusError {
+    /// The modulus is smaller than 2.
+    TooSmall,
+    /// The modulus is 2^62 or larger (lazy NTT ranges need `4q < 2^64`).
+    TooLarge,
+    /// The modulus is not prime.
+    NotPrime,
+    /// The modulus is not congruent to 1 modulo `2n`, so no primitive `2n`-th root exists.
+    NotNttFriendly {
+        /// The ring degree `n` that was asked for.
+        degree: usize,
+    },
+}
+
+/// The crate's error type. `#[non_exhaustive]`: match with a wildcard arm.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A modulus was refused; `reason` says why.
+    InvalidModulus {
+        /// The modulus offered.
+        modulus: u64,
+        /// Why it was refused.
+        reason: ModulusError,
+    },
+    /// A ring degree is not a power of two inside the supported range.
+    InvalidDegree {
+        /// The degree offered.
+        degree: usize,
+        /// Smallest supported degree.
+        min: usize,
+        /// Largest supported degree.
+        max: usize,
+    },
+    /// A slice or vector has the wrong length.
+    LengthMismatch {
+        /// The length required.
+        expected: usize,
+        /// The length supplied.
+        found: usize,
+    },
+    /// A value is outside the range an operation accepts (for example a coefficient `>= q`).
+    ValueOutOfRange {
+        /// What the value is (a public description, never the value itself if it is secret).
+        what: &'static str,
+    },
+    /// An element has no inverse modulo the modulus (it is zero modulo the prime).
+    NotInvertible {
+        /// The modulus.
+        modulus: u64,
+    },
+    /// A SIMD backend was requested (explicitly or through `MIGRATIONFHE_BACKEND`) that this CPU
+    /// or this modulus cannot run.
+    BackendUnavailable {
+        /// The backend's name (`scalar`, `avx2`, `avx512`, `ifma`) or the unknown name given.
+        backend: String,
+        /// Why it cannot run.
+        reason: &'static str,
+    },
+    /// Not enough NTT-friendly primes of the requested size exist.
+    NotEnoughPrimes {
+        /// Bit size requested.
+        bits: u32,
+        /// Ring degree `n` (primes satisfy `q = 1 mod 2n`).
+        degree: usize,
+        /// How many were requested.
+        requested: usize,
+        /// How many exist.
+        found: usize,
+    },
+    /// An RNS basis was refused (empty, repeated primes, mixed degrees, too many primes).
+    InvalidBasis {
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// Two objects built over different contexts (ring degree, moduli) were combined.
+    ContextMismatch,
+    /// An operation needs a polynomial in another representation, or at another level.
+    InvalidOperation {
+        /// What was wrong.
+        reason: &'static str,
+    },
+}
+
+impl fmt::Display for ModulusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooSmall => f.write_str("modulus must be at least 2"),
+            Self::TooLarge => f.write_str("modulus must be below 2^62"),
+            Self::NotPrime => f.write_str("modulus must be prime"),
+            Self::NotNttFriendly { degree } => {
+                write!(f, "modulus must be 1 mod 2n for n = {degree}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidModulus { modulus, reason } => {
+                write!(f, "invalid modulus {modulus}: {reason}")
+            }
+            Self::InvalidDegree { degree, min, max } => write!(
+                f,
+                "invalid ring degree {degree}: must be a power of two between {min} and {max}"
+            ),
+            Self::LengthMismatch { expected, found } => {
+                write!(f, "length mismatch: expected {expected}, found {found}")
+            }
+            Self::ValueOutOfRange { what } => write!(f, "value out of range: {what}"),
+            Self::NotInvertible { modulus } => {
+                write!(f, "element is not invertible modulo {modulus}")
+            }
+            Self::BackendUnavailable { backend, reason } => {
+                write!(f, "backend `{backend}` unavailable: {reason}")
+            }
+            Self::NotEnoughPrimes {
+                bits,
+                degree,
+                requested,
+                found,
+            } => write!(
+                f,
+                "only {found} of {requested} requested {bits}-bit primes q = 1 mod 2n exist for n = {degree}"
+            ),
+            Self::InvalidBasis { reason } => write!(f, "invalid RNS basis: {reason}"),
+            Self::ContextMismatch => {
+                f.write_str("operands belong to different contexts (degree or moduli differ)")
+            }
+            Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pins the message text: callers and docs quote these strings.
+    #[test]
+    fn error_strings() {
+        let cases: Vec<(Error, &str)> = vec![
+            (
+                Error::InvalidModulus {
+                    modulus: 15,
+                    reason: ModulusError::NotPrime,
+                },
+                "invalid modulus 15: modulus must be prime",
+            ),
+            (
+                Error::InvalidModulus {
+                    modulus: 17,
+                    reason: ModulusError::NotNttFriendly { degree: 16 },
+                },
+                "invalid modulus 17: modulus must be 1 mod 2n for n = 16",
+            ),
+            (
+                Error::InvalidDegree {
+                    degree: 3,
+                    min: 2,
+                    max: 131072,
+                },
+                "invalid ring degree 3: must be a power of two between 2 and 131072",
+            ),
+            (
+                Error::LengthMismatch {
+                    expected: 8,
+                    found: 7,
+                },
+                "length mismatch: expected 8, found 7",
+            ),
+            (
+                Error::BackendUnavailable {
+                    backend: "ifma".into(),
+                    reason: "modulus must be below 2^50",
+                },
+                "backend `ifma` unavailable: modulus must be below 2^50",
+            ),
+            (
+                Error::ContextMismatch,
+                "operands belong to different contexts (degree or moduli differ)",
+            ),
+        ];
+        for (e, s) in cases {
+            assert_eq!(e.to_string(), s);
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! MigrationFHE: lattice FHE for joint analysis of encrypted migration data.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod error;
+pub mod math;
+
+pub use error::{Error, Result};

@@ -1,0 +1,11 @@
+//! The ring `R_Q = Z_Q[X]/(X^N + 1)` in residue-number-system form. Knows nothing about
+//! encryption.
+//!
+//! Layers, each using only the ones above it: [`modulus`] (word-size prime arithmetic),
+//! [`primes`] (NTT-friendly primes and roots), [`ntt`] (the transform and its SIMD backends).
+
+pub mod modulus;
+pub mod ntt;
+pub mod primes;
+
+pub use modulus::Modulus;
