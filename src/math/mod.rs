@@ -2,10 +2,13 @@
 //! encryption.
 //!
 //! Layers, each using only the ones above it: [`modulus`] (word-size prime arithmetic),
-//! [`primes`] (NTT-friendly primes and roots), [`ntt`] (the transform and its SIMD backends).
+//! [`primes`] (NTT-friendly primes and roots), [`ntt`] (the transform and its SIMD backends), [`poly`] (RNS polynomials with their
+//! representation in the type).
 
+pub(crate) mod arith;
 pub mod modulus;
 pub mod ntt;
+pub mod poly;
 pub mod primes;
 
 pub use modulus::Modulus;
