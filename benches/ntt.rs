@@ -1,1 +1,2 @@
+//! NTT benches (being written).
 fn main() {}

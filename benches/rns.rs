@@ -1,1 +1,2 @@
+//! RNS benches (being written).
 fn main() {}

@@ -1,4 +1,4 @@
-//! MigrationFHE: lattice FHE for joint analysis of encrypted migration data.
+#![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod error;

@@ -14,6 +14,14 @@
 //! with `debug_assert!`. The bound `q < 2^62` lets the NTT keep values in `[0, 4q)` without
 //! overflowing a `u64`.
 
+// Casts between u64, u128 and i64 here take the low word of a product or reinterpret a
+// two's-complement value on purpose; each site's range argument is written next to it.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+
 use crate::error::{Error, ModulusError, Result};
 
 /// Largest bit size of a modulus: `q < 2^MAX_MODULUS_BITS`.

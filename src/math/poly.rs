@@ -209,7 +209,7 @@ impl<R: Representation> Poly<R> {
     /// [`Error::ValueOutOfRange`] if a residue is not below its prime.
     pub fn from_residues(ctx: &Arc<Context>, data: Vec<u64>) -> Result<Self> {
         let n = ctx.n;
-        if data.is_empty() || data.len() % n != 0 || data.len() / n > ctx.len() {
+        if data.is_empty() || !data.len().is_multiple_of(n) || data.len() / n > ctx.len() {
             return Err(Error::LengthMismatch {
                 expected: ctx.len() * n,
                 found: data.len(),
@@ -382,12 +382,13 @@ impl<R: Representation> Poly<R> {
 
     fn galois_exponent(&self, k: u64) -> Result<usize> {
         let two_n = 2 * self.ctx.n as u64;
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             return Err(Error::InvalidOperation {
                 reason: "automorphism exponent must be odd",
             });
         }
-        Ok((k % two_n) as usize)
+        // k mod 2N < 2N <= 2^18 fits any usize.
+        Ok(usize::try_from(k % two_n).unwrap_or(0))
     }
 }
 

@@ -14,6 +14,7 @@
 use crate::error::{Error, ModulusError, Result};
 use crate::math::modulus::{Modulus, MAX_MODULUS_BITS};
 
+#[allow(clippy::cast_possible_truncation)] // the remainder is below m < 2^64
 fn mul_mod(a: u64, b: u64, m: u64) -> u64 {
     (u128::from(a) * u128::from(b) % u128::from(m)) as u64
 }
@@ -41,7 +42,7 @@ pub fn is_prime(n: u64) -> bool {
         return false;
     }
     for p in BASES {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }
@@ -64,7 +65,7 @@ pub fn is_prime(n: u64) -> bool {
 }
 
 fn check_degree(n: usize) -> Result<()> {
-    if !n.is_power_of_two() || n < 2 || n > crate::math::ntt::MAX_DEGREE {
+    if !n.is_power_of_two() || !(2..=crate::math::ntt::MAX_DEGREE).contains(&n) {
         return Err(Error::InvalidDegree {
             degree: n,
             min: 2,
@@ -167,7 +168,7 @@ pub fn minimal_primitive_root(n: usize, q: u64) -> Result<u64> {
     check_degree(n)?;
     let m = Modulus::new(q)?;
     let two_n = 2 * n as u64;
-    if (q - 1) % two_n != 0 {
+    if !(q - 1).is_multiple_of(two_n) {
         return Err(Error::InvalidModulus {
             modulus: q,
             reason: ModulusError::NotNttFriendly { degree: n },
@@ -201,7 +202,10 @@ mod tests {
     #[test]
     fn primality_matches_trial_division() {
         fn trial(n: u64) -> bool {
-            n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+            n >= 2
+                && (2..)
+                    .take_while(|d| d * d <= n)
+                    .all(|d| !n.is_multiple_of(d))
         }
         for n in 0..20_000u64 {
             assert_eq!(is_prime(n), trial(n), "{n}");
@@ -230,7 +234,7 @@ mod tests {
             assert_eq!(sorted.len(), 5);
             for q in ps {
                 assert!(is_prime(q));
-                assert_eq!(q % (2 * n as u64), 1);
+                assert_eq!(q % (2 * n as u64), 1, "{q}");
                 assert_eq!(64 - q.leading_zeros(), bits);
             }
         }

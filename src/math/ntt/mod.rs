@@ -176,7 +176,6 @@ impl FromStr for Backend {
 #[derive(Clone, Debug)]
 pub(crate) struct Tables {
     pub(crate) n: usize,
-    pub(crate) log_n: u32,
     pub(crate) q: Modulus,
     /// `fwd[k] = psi^brv(k)` for `k` in `[0, n)` (Cooley–Tukey order; `fwd[0] = 1` is unused).
     pub(crate) fwd: Vec<u64>,
@@ -220,7 +219,6 @@ impl Tables {
         let n_inv = q.inv(n as u64 % q.value())?;
         Ok(Self {
             n,
-            log_n,
             q,
             fwd,
             fwd_shoup,
@@ -391,6 +389,7 @@ fn unavailable<T>(token: Option<T>, backend: Backend) -> Result<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::math::primes::largest_ntt_prime;
@@ -406,9 +405,9 @@ mod tests {
         let n = a.len();
         let q128 = u128::from(q);
         let mut c = vec![0u128; n];
-        for i in 0..n {
-            for j in 0..n {
-                let p = u128::from(a[i]) * u128::from(b[j]) % q128;
+        for (i, &ai) in a.iter().enumerate() {
+            for (j, &bj) in b.iter().enumerate() {
+                let p = u128::from(ai) * u128::from(bj) % q128;
                 let k = i + j;
                 if k < n {
                     c[k] = (c[k] + p) % q128;
