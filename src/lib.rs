@@ -2,6 +2,8 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod math;
 
 pub use error::{Error, Result};
