@@ -89,6 +89,16 @@ pub enum Error {
     },
     /// Two objects built over different contexts (ring degree, moduli) were combined.
     ContextMismatch,
+    /// The ring degree and total modulus are not rated at the requested security level by the
+    /// HomomorphicEncryption.org table (`params` module).
+    InsecureParameters {
+        /// Ring degree `N`.
+        degree: usize,
+        /// `log2(Q·P)` counted as the sum of the primes' bit lengths.
+        log_qp: u32,
+        /// The largest `log2(Q·P)` rated at that level for `N` (0 if none).
+        max_log_qp: u32,
+    },
     /// An operation needs a polynomial in another representation, or at another level.
     InvalidOperation {
         /// What was wrong.
@@ -143,6 +153,10 @@ impl fmt::Display for Error {
                 f.write_str("operands belong to different contexts (degree or moduli differ)")
             }
             Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
+            Self::InsecureParameters { degree, log_qp, max_log_qp } => write!(
+                f,
+                "insecure parameters: log2(QP) = {log_qp} exceeds {max_log_qp} for N = {degree}; use fewer or smaller primes or a larger N"
+            ),
         }
     }
 }

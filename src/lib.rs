@@ -5,5 +5,6 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod math;
+pub mod params;
 
 pub use error::{Error, Result};
