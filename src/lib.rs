@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod bfv;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
