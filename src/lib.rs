@@ -2,6 +2,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bfv;
+pub mod ckks;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
