@@ -7,5 +7,6 @@
 pub mod modulus;
 pub mod ntt;
 pub mod primes;
+pub mod sampling;
 
 pub use modulus::Modulus;
