@@ -10,5 +10,6 @@ pub mod modulus;
 pub mod ntt;
 pub mod poly;
 pub mod primes;
+pub mod sampling;
 
 pub use modulus::Modulus;
