@@ -7,5 +7,6 @@
 pub mod modulus;
 pub mod ntt;
 pub mod primes;
+pub mod rns;
 
 pub use modulus::Modulus;
