@@ -8,5 +8,6 @@ pub mod error;
 pub mod fuzzing;
 pub mod math;
 pub mod params;
+pub mod rlwe;
 
 pub use error::{Error, Result};

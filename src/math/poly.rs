@@ -255,6 +255,49 @@ impl<R: Representation> Poly<R> {
         &self.data[i * n..(i + 1) * n]
     }
 
+    /// Mutable limb-major residues; callers keep every value below its prime.
+    pub(crate) fn residues_mut(&mut self) -> &mut [u64] {
+        &mut self.data
+    }
+
+    /// Builds a polynomial from limb-major residues that the caller guarantees to be canonical
+    /// and `limbs * N` long (checked in debug builds).
+    pub(crate) fn from_raw(ctx: &Arc<Context>, limbs: usize, data: Vec<u64>) -> Self {
+        debug_assert!(limbs >= 1 && limbs <= ctx.len() && data.len() == limbs * ctx.n);
+        debug_assert!(data
+            .chunks_exact(ctx.n)
+            .zip(&ctx.moduli)
+            .all(|(c, q)| c.iter().all(|&x| x < q.value())));
+        Self {
+            ctx: Arc::clone(ctx),
+            limbs,
+            data,
+            _repr: PhantomData,
+        }
+    }
+
+    /// Moves the residues out (limb-major).
+    pub(crate) fn into_residues(mut self) -> Vec<u64> {
+        core::mem::take(&mut self.data)
+    }
+
+    /// A copy restricted to the first `limbs` primes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOperation`] if `limbs` is 0 or more than this polynomial uses.
+    pub fn prefix(&self, limbs: usize) -> Result<Self> {
+        if limbs == 0 || limbs > self.limbs {
+            return Err(Error::InvalidOperation {
+                reason: "prefix longer than the polynomial",
+            });
+        }
+        Ok(Self::from_raw(
+            &self.ctx,
+            limbs,
+            self.data[..limbs * self.ctx.n].to_vec(),
+        ))
+    }
+
     fn check(&self, other: &Self) -> Result<()> {
         if !Arc::ptr_eq(&self.ctx, &other.ctx) && *self.ctx != *other.ctx {
             return Err(Error::ContextMismatch);
@@ -505,6 +548,34 @@ impl Poly<Ntt> {
     pub fn mul_add_assign(&mut self, a: &Self, b: &Self) -> Result<()> {
         self.check(a)?;
         self.check(b)?;
+        let n = self.ctx.n;
+        for (((acc, q), x), y) in self
+            .limbs_mut()
+            .zip(a.data.chunks_exact(n))
+            .zip(b.data.chunks_exact(n))
+        {
+            arith::mul_add_assign(acc, x, y, q);
+        }
+        Ok(())
+    }
+
+    /// `self += a * b` slot by slot over the primes `self` uses, reading only the first
+    /// `self.limbs()` limbs of `a` and `b` (which may use more primes of the same context).
+    ///
+    /// # Errors
+    /// [`Error::ContextMismatch`] for another context; [`Error::InvalidOperation`] if `a` or `b`
+    /// uses fewer primes than `self`.
+    pub fn mul_add_assign_prefix(&mut self, a: &Self, b: &Self) -> Result<()> {
+        for x in [a, b] {
+            if !Arc::ptr_eq(&self.ctx, &x.ctx) && *self.ctx != *x.ctx {
+                return Err(Error::ContextMismatch);
+            }
+            if x.limbs < self.limbs {
+                return Err(Error::InvalidOperation {
+                    reason: "operand uses fewer primes than the accumulator",
+                });
+            }
+        }
         let n = self.ctx.n;
         for (((acc, q), x), y) in self
             .limbs_mut()
