@@ -1,32 +1,738 @@
-//! Avx512 NTT kernels (being written; until then this backend is never detected).
+#![allow(unsafe_code)]
+//! AVX-512F/DQ NTT kernels: eight 64-bit lanes, any prime `q < 2^62`.
+//!
+//! Same transform and same lazy ranges as [`super::scalar`] (Harvey's butterflies with Shoup
+//! twiddles, Harvey, "Faster arithmetic for number-theoretic transforms", J. Symb. Comp. 2014;
+//! merged negacyclic Cooley–Tukey / Gentleman–Sande of Longa and Naehrig, CANS 2016,
+//! Algorithms 1 and 2); only the schedule differs, and every output is fully reduced, so the
+//! result is bit-identical to the scalar one.
+//!
+//! ## The Shoup product without a 64×64→128 multiplier
+//! AVX-512F has no high-half 64-bit product. The Shoup quotient `floor(y w' / 2^64)` is built
+//! from the four 32×32→64 partial products of `vpmuludq` (see [`mul_shoup_lazy`] for the exact
+//! carry bookkeeping); the two low products `y w` and `quot q` modulo `2^64` are single
+//! `vpmullq` (AVX-512DQ). The remainder is exact modulo `2^64` because it lies in `[0, 2q)`.
+//!
+//! ## Schedule
+//! * The stages whose butterflies are at least one vector apart (`half >= 8`) run as
+//!   *register passes*: `N` vectors (`N = 2^k`, k <= 4) `stride` apart are loaded, `k` stages
+//!   are applied in registers with broadcast twiddles, and the vectors are stored back. The
+//!   passes recurse depth first, so once a block fits in L1 it stays there.
+//! * A *leaf* holds up to 16 vectors (128 coefficients): the last (forward) or first (inverse)
+//!   four vector-apart stages, then the three stages inside a vector (`half = 4, 2, 1`), done on
+//!   pairs of vectors with `vshufi64x2`/`vpunpck*qdq`/`vpermt2q` so that each butterfly again
+//!   works on whole registers. Those stages use per-lane twiddles stored in consumption order,
+//!   64-byte aligned. The forward leaf also makes the result canonical.
+//! * The inverse's last stage (`half = n/2`) is fused with the scaling by `1/n`:
+//!   `(x + y)·n^-1` and `(x - y)·(w n^-1)`, then one conditional subtraction.
+//!
+//! Transforms shorter than 16 coefficients use the scalar kernels.
 
-use super::Tables;
+use super::{scalar, Tables};
+use core::arch::x86_64::*;
 
-/// Zero-sized proof that the CPU has the instructions of this backend.
+/// Coefficients per vector.
+const LANES: usize = 8;
+/// Smallest transform done with vectors: one pair of vectors.
+const MIN_N: usize = 2 * LANES;
+/// Vectors in the largest leaf (16 vectors: 4 vector-apart stages + 3 in-vector stages).
+const LEAF_VECS: usize = 16;
+/// Per-lane twiddle vectors per pair of vectors: 3 in-vector stages × (w, w', w' >> 32).
+const PACKET: usize = 9;
+
+/// Zero-sized proof that the CPU has AVX-512F and AVX-512DQ.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Avx512(());
 
 impl Avx512 {
-    /// Never detected until the kernels land.
+    /// Returns the token if the CPU supports AVX-512F and AVX-512DQ.
     pub(crate) fn detect() -> Option<Self> {
-        None
+        (is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512dq"))
+            .then_some(Self(()))
     }
 }
 
-/// Backend-specific precomputation.
+/// A twiddle `w` for broadcasting: `w`, its Shoup companion `ws = floor(w 2^64 / q)` and
+/// `ws >> 32`; 32 bytes, so one never straddles a cache line.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(32))]
+struct Twiddle {
+    w: u64,
+    ws: u64,
+    ws_hi: u64,
+    _pad: u64,
+}
+
+impl Twiddle {
+    fn new(t: &Tables, w: u64) -> Self {
+        let ws = t.q.shoup(w);
+        Self {
+            w,
+            ws,
+            ws_hi: ws >> 32,
+            _pad: 0,
+        }
+    }
+}
+
+/// Eight lanes, 64-byte aligned.
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(64))]
+struct Lanes([u64; LANES]);
+
+/// AVX-512 precomputation: twiddles re-laid out in the order the kernels read them.
 #[derive(Clone, Debug)]
 pub(crate) struct Avx512Tables {
     _token: Avx512,
+    /// `fwd_b[k]` = `Tables::fwd[k]` for the vector-apart stages (`k < n/8`).
+    fwd_b: Vec<Twiddle>,
+    /// Same for `Tables::inv`.
+    inv_b: Vec<Twiddle>,
+    /// Per pair of vectors, [`PACKET`] lane vectors: stages `half = 4, 2, 1`, each (w, w', w'>>32).
+    fwd_l: Vec<Lanes>,
+    /// Same for the inverse.
+    inv_l: Vec<Lanes>,
+    /// `n^-1`, for the fused last inverse stage.
+    n_inv: Twiddle,
+    /// `inv[1] n^-1`, for the fused last inverse stage.
+    w1_n_inv: Twiddle,
+}
+
+/// Lane `l` of the pair-of-vectors layout: which twiddle of group pair `p` it needs, per stage.
+///
+/// With `A`, `B` the two vectors (groups `g = 2p`, `g + 1`) the in-vector stages see
+/// * `half = 4`: `[A0..A3, B0..B3]` against `[A4..A7, B4..B7]`: group `g + l/4`;
+/// * `half = 2`: `[A0 A1 B0 B1 A4 A5 B4 B5]` against `[A2 A3 B2 B3 A6 A7 B6 B7]`;
+/// * `half = 1`: `[A0 A2 B0 B2 A4 A6 B4 B6]` against `[A1 A3 B1 B3 A5 A7 B5 B7]`.
+///
+/// Returns the `Tables::fwd`/`inv` index for each stage.
+fn lane_twiddle_index(n: usize, p: usize, l: usize) -> [usize; 3] {
+    let g = 2 * p;
+    const HALF2: [usize; LANES] = [0, 0, 2, 2, 1, 1, 3, 3];
+    const HALF1: [usize; LANES] = [0, 1, 4, 5, 2, 3, 6, 7];
+    [
+        n / 8 + g + l / 4,
+        n / 4 + 2 * g + HALF2[l],
+        n / 2 + 4 * g + HALF1[l],
+    ]
 }
 
 impl Avx512Tables {
-    pub(crate) fn new(token: Avx512, _t: &Tables) -> Self {
-        Self { _token: token }
+    /// Re-lays out the twiddles of `t` for the AVX-512 kernels.
+    pub(crate) fn new(token: Avx512, t: &Tables) -> Self {
+        let n = t.n;
+        let q = &t.q;
+        let (fwd_b, inv_b, fwd_l, inv_l) = if n >= MIN_N {
+            // Stage s has 2^s blocks of half-length n/2^(s+1) >= 8, so 2^s <= n/16 and the
+            // indices 2^s + i stay below n/8.
+            let fwd_b = (0..n / 8).map(|k| Twiddle::new(t, t.fwd[k])).collect();
+            let inv_b = (0..n / 8).map(|k| Twiddle::new(t, t.inv[k])).collect();
+            let packets = |tw: &[u64]| {
+                let mut out = vec![Lanes::default(); PACKET * n / 16];
+                for p in 0..n / 16 {
+                    for l in 0..LANES {
+                        for (stage, &k) in lane_twiddle_index(n, p, l).iter().enumerate() {
+                            let w = tw[k];
+                            let ws = q.shoup(w);
+                            out[PACKET * p + 3 * stage].0[l] = w;
+                            out[PACKET * p + 3 * stage + 1].0[l] = ws;
+                            out[PACKET * p + 3 * stage + 2].0[l] = ws >> 32;
+                        }
+                    }
+                }
+                out
+            };
+            (fwd_b, inv_b, packets(&t.fwd), packets(&t.inv))
+        } else {
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new())
+        };
+        Self {
+            _token: token,
+            fwd_b,
+            inv_b,
+            fwd_l,
+            inv_l,
+            n_inv: Twiddle::new(t, t.n_inv),
+            w1_n_inv: Twiddle::new(t, q.mul(t.inv[1], t.n_inv)),
+        }
     }
+
+    /// Forward transform; same contract as [`scalar::forward`].
     pub(crate) fn forward(&self, t: &Tables, a: &mut [u64]) {
-        super::scalar::forward(t, a)
+        debug_assert_eq!(a.len(), t.n);
+        if t.n < MIN_N {
+            return scalar::forward(t, a);
+        }
+        // SAFETY: an `Avx512` token exists only if `detect` saw AVX-512F and AVX-512DQ.
+        unsafe { forward(self, t, a) }
     }
+
+    /// Inverse transform, `1/n` included; same contract as [`scalar::inverse`].
     pub(crate) fn inverse(&self, t: &Tables, a: &mut [u64]) {
-        super::scalar::inverse(t, a)
+        debug_assert_eq!(a.len(), t.n);
+        if t.n < MIN_N {
+            return scalar::inverse(t, a);
+        }
+        // SAFETY: as in `forward`.
+        unsafe { inverse(self, t, a) }
+    }
+}
+
+/// Constants kept in registers.
+#[derive(Clone, Copy)]
+struct Ctx {
+    q: __m512i,
+    q2: __m512i,
+    lo32: __m512i,
+}
+
+/// A twiddle in registers (broadcast or per lane).
+#[derive(Clone, Copy)]
+struct Tw {
+    w: __m512i,
+    ws: __m512i,
+    ws_hi: __m512i,
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn splat(x: u64) -> __m512i {
+    _mm512_set1_epi64(x.cast_signed())
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn ctx(q: u64) -> Ctx {
+    Ctx {
+        q: splat(q),
+        q2: splat(2 * q),
+        lo32: splat(u64::from(u32::MAX)),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn zero_tw() -> Tw {
+    let z = _mm512_setzero_si512();
+    Tw {
+        w: z,
+        ws: z,
+        ws_hi: z,
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn bcast(t: &Twiddle) -> Tw {
+    Tw {
+        w: splat(t.w),
+        ws: splat(t.ws),
+        ws_hi: splat(t.ws_hi),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load_aligned(l: &Lanes) -> __m512i {
+    // SAFETY: `Lanes` is 64 bytes, 64-byte aligned, and borrowed for reading.
+    unsafe { _mm512_load_si512(l.0.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn lane_tw(p: &[Lanes; 3]) -> Tw {
+    Tw {
+        w: load_aligned(&p[0]),
+        ws: load_aligned(&p[1]),
+        ws_hi: load_aligned(&p[2]),
+    }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load(v: &[u64; LANES]) -> __m512i {
+    // SAFETY: `v` is 64 readable bytes; the unaligned load has no alignment requirement.
+    unsafe { _mm512_loadu_si512(v.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store(v: &mut [u64; LANES], x: __m512i) {
+    // SAFETY: `v` is 64 writable bytes, exclusively borrowed; the store is unaligned.
+    unsafe { _mm512_storeu_si512(v.as_mut_ptr().cast(), x) }
+}
+
+/// Every lane of `x` is below the matching lane of `bound` (debug checks only).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn all_below(x: __m512i, bound: __m512i) -> bool {
+    _mm512_cmplt_epu64_mask(x, bound) == 0xff
+}
+
+/// `x - c` where `x >= c`, else `x`, for any `x` and `c` (unsigned lanes): if `x < c` the
+/// wrapped difference exceeds `x`, so the minimum picks `x`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn csub(x: __m512i, c: __m512i) -> __m512i {
+    _mm512_min_epu64(x, _mm512_sub_epi64(x, c))
+}
+
+/// Shoup product up to one `q`: for any lane `y < 2^64` and twiddle `w < q` with
+/// `ws = floor(w 2^64 / q)`, returns `y w - floor(y ws / 2^64) q`, in `[0, 2q)` and congruent to
+/// `y w` (proof at [`crate::math::modulus::Modulus::mul_shoup_lazy`]).
+///
+/// The high word of `y ws` from 32-bit halves, `y = yh 2^32 + yl`, `ws = sh 2^32 + sl`:
+/// `y ws = hh 2^64 + (lh + hl) 2^32 + ll` with `ll = yl sl`, `lh = yl sh`, `hl = yh sl`,
+/// `hh = yh sh`. Then `mid = hl + (lh mod 2^32) + floor(ll / 2^32) <= (2^32-1)^2 + 2(2^32-1) < 2^64`
+/// cannot overflow, and `floor(y ws / 2^64) = hh + floor(lh / 2^32) + floor(mid / 2^32)`
+/// exactly, because `(mid mod 2^32) 2^32 + (ll mod 2^32) < 2^64`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn mul_shoup_lazy(c: Ctx, y: __m512i, t: Tw) -> __m512i {
+    let yh = _mm512_srli_epi64::<32>(y);
+    let ll = _mm512_mul_epu32(y, t.ws);
+    let lh = _mm512_mul_epu32(y, t.ws_hi);
+    let hl = _mm512_mul_epu32(yh, t.ws);
+    let hh = _mm512_mul_epu32(yh, t.ws_hi);
+    let mid = _mm512_add_epi64(
+        _mm512_add_epi64(hl, _mm512_srli_epi64::<32>(ll)),
+        _mm512_and_si512(lh, c.lo32),
+    );
+    let quot = _mm512_add_epi64(
+        _mm512_add_epi64(hh, _mm512_srli_epi64::<32>(lh)),
+        _mm512_srli_epi64::<32>(mid),
+    );
+    let r = _mm512_sub_epi64(_mm512_mullo_epi64(y, t.w), _mm512_mullo_epi64(quot, c.q));
+    debug_assert!(all_below(r, c.q2));
+    r
+}
+
+/// Forward (Cooley–Tukey) butterfly. Ranges: `x, y` in `[0, 4q)` in; `u = x mod 2q` in
+/// `[0, 2q)`, `v = y w` in `[0, 2q)`; `u + v` and `u - v + 2q` in `[0, 4q)` out.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_bfly(c: Ctx, x: __m512i, y: __m512i, t: Tw) -> (__m512i, __m512i) {
+    debug_assert!(all_below(x, _mm512_add_epi64(c.q2, c.q2)));
+    debug_assert!(all_below(y, _mm512_add_epi64(c.q2, c.q2)));
+    let u = csub(x, c.q2);
+    let v = mul_shoup_lazy(c, y, t);
+    (
+        _mm512_add_epi64(u, v),
+        _mm512_sub_epi64(_mm512_add_epi64(u, c.q2), v),
+    )
+}
+
+/// Inverse (Gentleman–Sande) butterfly. Ranges: `x, y` in `[0, 2q)` in; `x + y` in `[0, 4q)`
+/// reduced to `[0, 2q)`; `x - y + 2q` in `(0, 4q)` times `w` (Shoup) in `[0, 2q)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_bfly(c: Ctx, x: __m512i, y: __m512i, t: Tw) -> (__m512i, __m512i) {
+    debug_assert!(all_below(x, c.q2) && all_below(y, c.q2));
+    let s = csub(_mm512_add_epi64(x, y), c.q2);
+    let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.q2), y);
+    (s, mul_shoup_lazy(c, d, t))
+}
+
+/// Last inverse butterfly (`half = n/2`) fused with the factor `1/n`: `x, y` in `[0, 2q)` in;
+/// `(x + y) n^-1` and `(x - y + 2q) (w n^-1)`, both Shoup products of inputs below `4q`, in
+/// `[0, 2q)`, then one conditional subtraction each: canonical out.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_last_bfly(c: Ctx, x: __m512i, y: __m512i, tn: Tw, tw: Tw) -> (__m512i, __m512i) {
+    debug_assert!(all_below(x, c.q2) && all_below(y, c.q2));
+    let s = _mm512_add_epi64(x, y);
+    let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.q2), y);
+    (
+        csub(mul_shoup_lazy(c, s, tn), c.q),
+        csub(mul_shoup_lazy(c, d, tw), c.q),
+    )
+}
+
+/// Broadcast twiddles of `log2 N` stages of the block `(s, i)` (stage `s`, block index `i`),
+/// stored at `(1 << t) - 1 + b` for stage `s + t`, sub-block `b`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn pass_twiddles<const N: usize>(tb: &[Twiddle], s: usize, i: usize) -> [Tw; N] {
+    let mut tw = [zero_tw(); N];
+    let k = N.trailing_zeros() as usize;
+    for t in 0..k {
+        for b in 0..(1 << t) {
+            tw[(1 << t) - 1 + b] = bcast(&tb[(1 << (s + t)) + (i << t) + b]);
+        }
+    }
+    tw
+}
+
+/// `log2 N` forward stages on `N` registers, butterflies `N/2`, `N/4`, ... registers apart.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_regs<const N: usize>(c: Ctx, x: &mut [__m512i; N], tw: &[Tw; N]) {
+    let k = N.trailing_zeros() as usize;
+    for t in 0..k {
+        let h = N >> (t + 1);
+        for b in 0..(1 << t) {
+            let w = tw[(1 << t) - 1 + b];
+            for r in 2 * h * b..2 * h * b + h {
+                (x[r], x[r + h]) = fwd_bfly(c, x[r], x[r + h], w);
+            }
+        }
+    }
+}
+
+/// The inverse of [`fwd_regs`]: stages in reverse order; if `last`, the first stage (`t = 0`)
+/// is the transform's last, fused with `1/n`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_regs<const N: usize>(c: Ctx, x: &mut [__m512i; N], tw: &[Tw; N], last: Option<(Tw, Tw)>) {
+    let k = N.trailing_zeros() as usize;
+    for t in (0..k).rev() {
+        let h = N >> (t + 1);
+        for b in 0..(1 << t) {
+            let w = tw[(1 << t) - 1 + b];
+            for r in 2 * h * b..2 * h * b + h {
+                (x[r], x[r + h]) = match (t, last) {
+                    (0, Some((tn, tw1))) => inv_last_bfly(c, x[r], x[r + h], tn, tw1),
+                    _ => inv_bfly(c, x[r], x[r + h], w),
+                };
+            }
+        }
+    }
+}
+
+/// One forward register pass: stages `s .. s + log2 N` of the block `v` (index `i`).
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_pass<const N: usize>(c: Ctx, v: &mut [[u64; LANES]], tb: &[Twiddle], s: usize, i: usize) {
+    let tw = pass_twiddles::<N>(tb, s, i);
+    let stride = v.len() / N;
+    for j in 0..stride {
+        let mut x = [_mm512_setzero_si512(); N];
+        for (r, xr) in x.iter_mut().enumerate() {
+            *xr = load(&v[j + r * stride]);
+        }
+        fwd_regs(c, &mut x, &tw);
+        for (r, &xr) in x.iter().enumerate() {
+            store(&mut v[j + r * stride], xr);
+        }
+    }
+}
+
+/// One inverse register pass: stages `s + log2 N - 1` down to `s` of the block `v`.
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_pass<const N: usize>(
+    c: Ctx,
+    v: &mut [[u64; LANES]],
+    tb: &[Twiddle],
+    s: usize,
+    i: usize,
+    last: Option<(Tw, Tw)>,
+) {
+    let tw = pass_twiddles::<N>(tb, s, i);
+    let stride = v.len() / N;
+    for j in 0..stride {
+        let mut x = [_mm512_setzero_si512(); N];
+        for (r, xr) in x.iter_mut().enumerate() {
+            *xr = load(&v[j + r * stride]);
+        }
+        inv_regs(c, &mut x, &tw, last);
+        for (r, &xr) in x.iter().enumerate() {
+            store(&mut v[j + r * stride], xr);
+        }
+    }
+}
+
+/// Index vector for `vpermt2q`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn idx(i: [i64; LANES]) -> __m512i {
+    _mm512_setr_epi64(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7])
+}
+
+/// The three in-vector forward stages on the pair `(a, b)` (lane layouts at
+/// [`lane_twiddle_index`]), then the reduction to `[0, q)`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_in_vector(c: Ctx, a: __m512i, b: __m512i, p: &[Lanes]) -> (__m512i, __m512i) {
+    let (x, y) = (
+        _mm512_shuffle_i64x2::<0x44>(a, b),
+        _mm512_shuffle_i64x2::<0xee>(a, b),
+    );
+    let (x, y) = fwd_bfly(c, x, y, lane_tw(&[p[0], p[1], p[2]]));
+    let (x, y) = (
+        _mm512_shuffle_i64x2::<0x88>(x, y),
+        _mm512_shuffle_i64x2::<0xdd>(x, y),
+    );
+    let (x, y) = fwd_bfly(c, x, y, lane_tw(&[p[3], p[4], p[5]]));
+    let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
+    let (x, y) = fwd_bfly(c, x, y, lane_tw(&[p[6], p[7], p[8]]));
+    let x = csub(csub(x, c.q2), c.q);
+    let y = csub(csub(y, c.q2), c.q);
+    (
+        _mm512_permutex2var_epi64(x, idx([0, 8, 1, 9, 4, 12, 5, 13]), y),
+        _mm512_permutex2var_epi64(x, idx([2, 10, 3, 11, 6, 14, 7, 15]), y),
+    )
+}
+
+/// The three in-vector inverse stages on the pair `(a, b)`: the mirror of [`fwd_in_vector`].
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_in_vector(c: Ctx, a: __m512i, b: __m512i, p: &[Lanes]) -> (__m512i, __m512i) {
+    let (x, y) = (
+        _mm512_permutex2var_epi64(a, idx([0, 2, 8, 10, 4, 6, 12, 14]), b),
+        _mm512_permutex2var_epi64(a, idx([1, 3, 9, 11, 5, 7, 13, 15]), b),
+    );
+    let (x, y) = inv_bfly(c, x, y, lane_tw(&[p[6], p[7], p[8]]));
+    let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
+    let (x, y) = inv_bfly(c, x, y, lane_tw(&[p[3], p[4], p[5]]));
+    let (x, y) = (
+        _mm512_permutex2var_epi64(x, idx([0, 1, 8, 9, 2, 3, 10, 11]), y),
+        _mm512_permutex2var_epi64(x, idx([4, 5, 12, 13, 6, 7, 14, 15]), y),
+    );
+    let (x, y) = inv_bfly(c, x, y, lane_tw(&[p[0], p[1], p[2]]));
+    (
+        _mm512_shuffle_i64x2::<0x44>(x, y),
+        _mm512_shuffle_i64x2::<0xee>(x, y),
+    )
+}
+
+/// Forward leaf: the block `v` of `N` vectors at stage `s`, index `i`; `tl` holds its
+/// `N/2` twiddle packets. Output canonical.
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_leaf<const N: usize>(
+    c: Ctx,
+    v: &mut [[u64; LANES]],
+    tb: &[Twiddle],
+    tl: &[Lanes],
+    s: usize,
+    i: usize,
+) {
+    let tw = pass_twiddles::<N>(tb, s, i);
+    let mut x = [_mm512_setzero_si512(); N];
+    for (xr, vr) in x.iter_mut().zip(v.iter()) {
+        *xr = load(vr);
+    }
+    fwd_regs(c, &mut x, &tw);
+    for (pair, p) in x.chunks_exact_mut(2).zip(tl.chunks_exact(PACKET)) {
+        (pair[0], pair[1]) = fwd_in_vector(c, pair[0], pair[1], p);
+    }
+    for (vr, &xr) in v.iter_mut().zip(x.iter()) {
+        store(vr, xr);
+    }
+}
+
+/// Inverse leaf: the mirror of [`fwd_leaf`]; `last` when the leaf is the whole transform.
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_leaf<const N: usize>(
+    c: Ctx,
+    v: &mut [[u64; LANES]],
+    tb: &[Twiddle],
+    tl: &[Lanes],
+    s: usize,
+    i: usize,
+    last: Option<(Tw, Tw)>,
+) {
+    let tw = pass_twiddles::<N>(tb, s, i);
+    let mut x = [_mm512_setzero_si512(); N];
+    for (xr, vr) in x.iter_mut().zip(v.iter()) {
+        *xr = load(vr);
+    }
+    for (pair, p) in x.chunks_exact_mut(2).zip(tl.chunks_exact(PACKET)) {
+        (pair[0], pair[1]) = inv_in_vector(c, pair[0], pair[1], p);
+    }
+    inv_regs(c, &mut x, &tw, last);
+    for (vr, &xr) in v.iter_mut().zip(x.iter()) {
+        store(vr, xr);
+    }
+}
+
+/// Number of stages one register pass takes when `rem` vector-apart stages remain above the
+/// leaves of a block.
+fn pass_stages(rem: u32) -> u32 {
+    match rem {
+        0..=4 => rem,
+        5 => 3,
+        6 => 3,
+        7 => 4,
+        _ => 3,
+    }
+}
+
+/// Data shared by the recursive drivers.
+#[derive(Clone, Copy)]
+struct Run<'a> {
+    c: Ctx,
+    tb: &'a [Twiddle],
+    tl: &'a [Lanes],
+    last: Option<(Tw, Tw)>,
+}
+
+/// Forward transform of the block `v` (stage `s`, index `i`), depth first: register passes
+/// until the block is one leaf of [`LEAF_VECS`] vectors.
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_block(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
+    let rem = (v.len() / LEAF_VECS).trailing_zeros();
+    if rem == 0 {
+        let p = i * LEAF_VECS / 2 * PACKET;
+        let tl = &r.tl[p..p + LEAF_VECS / 2 * PACKET];
+        return fwd_leaf::<LEAF_VECS>(r.c, v, r.tb, tl, s, i);
+    }
+    let k = pass_stages(rem);
+    match k {
+        1 => fwd_pass::<2>(r.c, v, r.tb, s, i),
+        2 => fwd_pass::<4>(r.c, v, r.tb, s, i),
+        3 => fwd_pass::<8>(r.c, v, r.tb, s, i),
+        _ => fwd_pass::<16>(r.c, v, r.tb, s, i),
+    }
+    let k = k as usize;
+    let sub = v.len() >> k;
+    for (ch, block) in v.chunks_exact_mut(sub).enumerate() {
+        fwd_block(r, block, s + k, (i << k) + ch);
+    }
+}
+
+/// Inverse transform of the block `v`: the mirror of [`fwd_block`] (children first).
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inv_block(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
+    let last = if s == 0 { r.last } else { None };
+    let rem = (v.len() / LEAF_VECS).trailing_zeros();
+    if rem == 0 {
+        let p = i * LEAF_VECS / 2 * PACKET;
+        let tl = &r.tl[p..p + LEAF_VECS / 2 * PACKET];
+        return inv_leaf::<LEAF_VECS>(r.c, v, r.tb, tl, s, i, last);
+    }
+    let k = pass_stages(rem) as usize;
+    let sub = v.len() >> k;
+    for (ch, block) in v.chunks_exact_mut(sub).enumerate() {
+        inv_block(r, block, s + k, (i << k) + ch);
+    }
+    match k {
+        1 => inv_pass::<2>(r.c, v, r.tb, s, i, last),
+        2 => inv_pass::<4>(r.c, v, r.tb, s, i, last),
+        3 => inv_pass::<8>(r.c, v, r.tb, s, i, last),
+        _ => inv_pass::<16>(r.c, v, r.tb, s, i, last),
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512dq")]
+fn forward(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
+    let c = ctx(t.q.value());
+    let (v, rest) = a.as_chunks_mut::<LANES>();
+    debug_assert!(rest.is_empty());
+    let (tb, tl) = (&k.fwd_b[..], &k.fwd_l[..]);
+    match v.len() {
+        2 => fwd_leaf::<2>(c, v, tb, tl, 0, 0),
+        4 => fwd_leaf::<4>(c, v, tb, tl, 0, 0),
+        8 => fwd_leaf::<8>(c, v, tb, tl, 0, 0),
+        _ => fwd_block(
+            Run {
+                c,
+                tb,
+                tl,
+                last: None,
+            },
+            v,
+            0,
+            0,
+        ),
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512dq")]
+fn inverse(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
+    let c = ctx(t.q.value());
+    let (v, rest) = a.as_chunks_mut::<LANES>();
+    debug_assert!(rest.is_empty());
+    let (tb, tl) = (&k.inv_b[..], &k.inv_l[..]);
+    let last = Some((bcast(&k.n_inv), bcast(&k.w1_n_inv)));
+    match v.len() {
+        2 => inv_leaf::<2>(c, v, tb, tl, 0, 0, last),
+        4 => inv_leaf::<4>(c, v, tb, tl, 0, 0, last),
+        8 => inv_leaf::<8>(c, v, tb, tl, 0, 0, last),
+        _ => inv_block(Run { c, tb, tl, last }, v, 0, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::random_vec;
+    use super::*;
+    use crate::math::ntt::{Backend, NttPlan};
+    use crate::math::primes::largest_ntt_prime;
+    use crate::Result;
+
+    /// Largest NTT primes (`q = 1 mod 2^18`) below 2^62, 2^61, 2^51, 2^50 and 2^30: where the
+    /// lazy ranges are tightest.
+    fn primes() -> Result<Vec<u64>> {
+        [62, 61, 51, 50, 30]
+            .into_iter()
+            .map(|bits| largest_ntt_prime(bits, 1 << 17))
+            .collect()
+    }
+
+    /// Random, all zeros, all `q - 1`, and two one-hot vectors.
+    fn inputs(n: usize, q: u64, seed: u64) -> Vec<Vec<u64>> {
+        let mut one_hot = vec![0u64; n];
+        one_hot[(7919 * n / 3 + 1) % n] = 1 + seed % (q - 1);
+        let mut last_hot = vec![0u64; n];
+        last_hot[n - 1] = q - 1;
+        vec![
+            random_vec(seed, n, q),
+            vec![0; n],
+            vec![q - 1; n],
+            one_hot,
+            last_hot,
+        ]
+    }
+
+    #[test]
+    fn avx512_matches_scalar_bit_for_bit() -> Result<()> {
+        if Avx512::detect().is_none() {
+            println!("skipped: this CPU lacks AVX-512F/DQ");
+            return Ok(());
+        }
+        for q in primes()? {
+            for log_n in 1u32..=16 {
+                let n = 1usize << log_n;
+                let scalar = NttPlan::with_backend(n, q, Backend::Scalar)?;
+                let simd = NttPlan::with_backend(n, q, Backend::Avx512)?;
+                assert_eq!(simd.backend(), Backend::Avx512);
+                for (case, a) in inputs(n, q, u64::from(log_n)).into_iter().enumerate() {
+                    let mut want = a.clone();
+                    let mut got = a.clone();
+                    scalar.forward(&mut want)?;
+                    simd.forward(&mut got)?;
+                    assert_eq!(got, want, "forward q={q} n={n} case={case}");
+                    // Inverse of arbitrary canonical input, then of the forward output.
+                    for b in [a.clone(), want] {
+                        let mut want = b.clone();
+                        let mut got = b;
+                        scalar.inverse(&mut want)?;
+                        simd.inverse(&mut got)?;
+                        assert_eq!(got, want, "inverse q={q} n={n} case={case}");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn avx512_roundtrip() -> Result<()> {
+        if Avx512::detect().is_none() {
+            println!("skipped: this CPU lacks AVX-512F/DQ");
+            return Ok(());
+        }
+        for q in primes()? {
+            for log_n in 1u32..=17 {
+                let n = 1usize << log_n;
+                let plan = NttPlan::with_backend(n, q, Backend::Avx512)?;
+                let a = random_vec(99 + u64::from(log_n), n, q);
+                let mut b = a.clone();
+                plan.forward(&mut b)?;
+                assert!(b.iter().all(|&x| x < q));
+                plan.inverse(&mut b)?;
+                assert_eq!(b, a, "q={q} n={n}");
+            }
+        }
+        Ok(())
     }
 }
