@@ -52,28 +52,39 @@ impl Avx512 {
     }
 }
 
-/// A twiddle `w` for broadcasting: `w`, its Shoup companion `ws = floor(w 2^64 / q)` and
-/// `ws >> 32`; 32 bytes, so one never straddles a cache line.
+/// A twiddle `w` for broadcasting: `w`, its Shoup companion `ws = floor(w 2^e / q)` (`e = 64`
+/// in the general class, `63` in the wide one, see [`mul_lazy`]), `ws >> 32` and `2 (ws >> 32)`;
+/// 32 bytes, so one never straddles a cache line.
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C, align(32))]
 struct Twiddle {
     w: u64,
     ws: u64,
     ws_hi: u64,
-    _pad: u64,
+    ws_hi2: u64,
 }
 
 impl Twiddle {
-    fn new(t: &Tables, w: u64) -> Self {
-        let ws = t.q.shoup(w);
+    fn new(q: u64, wide: bool, w: u64) -> Self {
+        let ws = companion(q, wide, w);
         Self {
             w,
             ws,
             ws_hi: ws >> 32,
-            _pad: 0,
+            ws_hi2: (ws >> 32) << 1,
         }
     }
 }
+
+/// `floor(w 2^e / q)`, `e = 63` (wide) or `64`; below `2^e` since `w < q`.
+fn companion(q: u64, wide: bool, w: u64) -> u64 {
+    debug_assert!(w < q);
+    let e = if wide { 63 } else { 64 };
+    u64::try_from((u128::from(w) << e) / u128::from(q)).unwrap_or(u64::MAX)
+}
+
+/// Moduli below this bound use the wide class (lazy bound `4q`, values below `8q < 2^63`).
+const WIDE_LIMIT: u64 = 1 << 60;
 
 /// Eight lanes, 64-byte aligned.
 #[derive(Clone, Copy, Debug, Default)]
@@ -84,6 +95,8 @@ struct Lanes([u64; LANES]);
 #[derive(Clone, Debug)]
 pub(crate) struct Avx512Tables {
     _token: Avx512,
+    /// `q < 2^60`: the wide class (see [`fwd_bfly`]).
+    wide: bool,
     /// `fwd_b[k]` = `Tables::fwd[k]` for the vector-apart stages (`k < n/8`).
     fwd_b: Vec<Twiddle>,
     /// Same for `Tables::inv`.
@@ -121,19 +134,24 @@ impl Avx512Tables {
     /// Re-lays out the twiddles of `t` for the AVX-512 kernels.
     pub(crate) fn new(token: Avx512, t: &Tables) -> Self {
         let n = t.n;
-        let q = &t.q;
+        let q = t.q.value();
+        let wide = q < WIDE_LIMIT;
         let (fwd_b, inv_b, fwd_l, inv_l) = if n >= MIN_N {
             // Stage s has 2^s blocks of half-length n/2^(s+1) >= 8, so 2^s <= n/16 and the
             // indices 2^s + i stay below n/8.
-            let fwd_b = (0..n / 8).map(|k| Twiddle::new(t, t.fwd[k])).collect();
-            let inv_b = (0..n / 8).map(|k| Twiddle::new(t, t.inv[k])).collect();
+            let fwd_b = (0..n / 8)
+                .map(|k| Twiddle::new(q, wide, t.fwd[k]))
+                .collect();
+            let inv_b = (0..n / 8)
+                .map(|k| Twiddle::new(q, wide, t.inv[k]))
+                .collect();
             let packets = |tw: &[u64]| {
                 let mut out = vec![Lanes::default(); PACKET * n / 16];
                 for p in 0..n / 16 {
                     for l in 0..LANES {
                         for (stage, &k) in lane_twiddle_index(n, p, l).iter().enumerate() {
                             let w = tw[k];
-                            let ws = q.shoup(w);
+                            let ws = companion(q, wide, w);
                             out[PACKET * p + 3 * stage].0[l] = w;
                             out[PACKET * p + 3 * stage + 1].0[l] = ws;
                             out[PACKET * p + 3 * stage + 2].0[l] = ws >> 32;
@@ -148,12 +166,13 @@ impl Avx512Tables {
         };
         Self {
             _token: token,
+            wide,
             fwd_b,
             inv_b,
             fwd_l,
             inv_l,
-            n_inv: Twiddle::new(t, t.n_inv),
-            w1_n_inv: Twiddle::new(t, q.mul(t.inv[1], t.n_inv)),
+            n_inv: Twiddle::new(q, wide, t.n_inv),
+            w1_n_inv: Twiddle::new(q, wide, t.q.mul(t.inv[1], t.n_inv)),
         }
     }
 
@@ -163,8 +182,13 @@ impl Avx512Tables {
         if t.n < MIN_N {
             return scalar::forward(t, a);
         }
-        // SAFETY: an `Avx512` token exists only if `detect` saw AVX-512F and AVX-512DQ.
-        unsafe { forward(self, t, a) }
+        // SAFETY (both calls): an `Avx512` token exists only if `detect` saw AVX-512F and
+        // AVX-512DQ, the features these functions enable.
+        if self.wide {
+            unsafe { forward::<true>(self, t, a) }
+        } else {
+            unsafe { forward::<false>(self, t, a) }
+        }
     }
 
     /// Inverse transform, `1/n` included; same contract as [`scalar::inverse`].
@@ -173,8 +197,12 @@ impl Avx512Tables {
         if t.n < MIN_N {
             return scalar::inverse(t, a);
         }
-        // SAFETY: as in `forward`.
-        unsafe { inverse(self, t, a) }
+        // SAFETY (both calls): as in `forward`.
+        if self.wide {
+            unsafe { inverse::<true>(self, t, a) }
+        } else {
+            unsafe { inverse::<false>(self, t, a) }
+        }
     }
 }
 
@@ -183,15 +211,17 @@ impl Avx512Tables {
 struct Ctx {
     q: __m512i,
     q2: __m512i,
-    lo32: __m512i,
+    /// The lazy bound `b` of the class: `2q` (general) or `4q` (wide); see [`fwd_bfly`].
+    b: __m512i,
 }
 
-/// A twiddle in registers (broadcast or per lane).
+/// A twiddle in registers (broadcast or per lane); fields as in [`Twiddle`].
 #[derive(Clone, Copy)]
 struct Tw {
     w: __m512i,
     ws: __m512i,
     ws_hi: __m512i,
+    ws_hi2: __m512i,
 }
 
 #[inline]
@@ -202,11 +232,11 @@ fn splat(x: u64) -> __m512i {
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn ctx(q: u64) -> Ctx {
+fn ctx<const WIDE: bool>(q: u64) -> Ctx {
     Ctx {
         q: splat(q),
         q2: splat(2 * q),
-        lo32: splat(u64::from(u32::MAX)),
+        b: splat(if WIDE { 4 * q } else { 2 * q }),
     }
 }
 
@@ -218,6 +248,7 @@ fn zero_tw() -> Tw {
         w: z,
         ws: z,
         ws_hi: z,
+        ws_hi2: z,
     }
 }
 
@@ -228,6 +259,7 @@ fn bcast(t: &Twiddle) -> Tw {
         w: splat(t.w),
         ws: splat(t.ws),
         ws_hi: splat(t.ws_hi),
+        ws_hi2: splat(t.ws_hi2),
     }
 }
 
@@ -238,13 +270,16 @@ fn load_aligned(l: &Lanes) -> __m512i {
     unsafe { _mm512_load_si512(l.0.as_ptr().cast()) }
 }
 
+/// Per-lane twiddle from three packet vectors `(w, ws, ws >> 32)`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn lane_tw(p: &[Lanes; 3]) -> Tw {
+fn lane_tw(p: &[Lanes]) -> Tw {
+    let ws_hi = load_aligned(&p[2]);
     Tw {
         w: load_aligned(&p[0]),
         ws: load_aligned(&p[1]),
-        ws_hi: load_aligned(&p[2]),
+        ws_hi,
+        ws_hi2: _mm512_add_epi64(ws_hi, ws_hi),
     }
 }
 
@@ -262,10 +297,14 @@ fn store(v: &mut [u64; LANES], x: __m512i) {
     unsafe { _mm512_storeu_si512(v.as_mut_ptr().cast(), x) }
 }
 
-/// Every lane of `x` is below the matching lane of `bound` (debug checks only).
+/// Every lane of `x` is below `k q` (debug checks only).
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn all_below(x: __m512i, bound: __m512i) -> bool {
+fn below(c: Ctx, x: __m512i, k: u64) -> bool {
+    let mut bound = _mm512_setzero_si512();
+    for _ in 0..k {
+        bound = _mm512_add_epi64(bound, c.q);
+    }
     _mm512_cmplt_epu64_mask(x, bound) == 0xff
 }
 
@@ -277,139 +316,198 @@ fn csub(x: __m512i, c: __m512i) -> __m512i {
     _mm512_min_epu64(x, _mm512_sub_epi64(x, c))
 }
 
-/// Shoup product up to one `q`: for any lane `y < 2^64` and twiddle `w < q` with
-/// `ws = floor(w 2^64 / q)`, returns `y w - floor(y ws / 2^64) q`, in `[0, 2q)` and congruent to
-/// `y w` (proof at [`crate::math::modulus::Modulus::mul_shoup_lazy`]).
+/// Shoup product up to three `q`: returns `y w - quot q` in `[0, 4q)`, congruent to `y w`,
+/// where `quot` underestimates `floor(y w / q)` by at most 3. Needs `y < 2^64` (general) or
+/// `y < 2^63` (wide).
 ///
-/// The high word of `y ws` from 32-bit halves, `y = yh 2^32 + yl`, `ws = sh 2^32 + sl`:
-/// `y ws = hh 2^64 + (lh + hl) 2^32 + ll` with `ll = yl sl`, `lh = yl sh`, `hl = yh sl`,
-/// `hh = yh sh`. Then `mid = hl + (lh mod 2^32) + floor(ll / 2^32) <= (2^32-1)^2 + 2(2^32-1) < 2^64`
-/// cannot overflow, and `floor(y ws / 2^64) = hh + floor(lh / 2^32) + floor(mid / 2^32)`
-/// exactly, because `(mid mod 2^32) 2^32 + (ll mod 2^32) < 2^64`.
+/// Write `y = yh 2^32 + yl` and the companion `W = Wh 2^32 + Wl` (the [`Twiddle`] scaling:
+/// `W = floor(w 2^e / q)` with `e = 64`, or `e = 63` in the wide class), so that
+/// `y W = hh 2^64 + (lh + hl) 2^32 + ll` with `hh = yh Wh`, `lh = yl Wh`, `hl = yh Wl`,
+/// `ll = yl Wl`, four `vpmuludq` products. The low product `ll` is never formed:
+/// * general (`e = 64`): `quot = hh + floor(lh / 2^32) + floor(hl / 2^32)` falls short of
+///   `y W / 2^64` by the two dropped fractions and `ll / 2^64`, less than 3 in all;
+/// * wide (`e = 63`, `y < 2^63`, so `yh, Wh < 2^31` and `lh, hl < 2^63`: their sum does not
+///   overflow): `quot = 2 hh + floor((lh + hl) / 2^31)` (with `2 Wh < 2^32` precomputed) falls
+///   short of `y W / 2^63` by one dropped fraction and `ll / 2^63 < 2`, less than 3.
+///
+/// Shoup's own error adds less than 1: `y w / q - y W / 2^e < y / 2^e <= 1`. So
+/// `0 <= y w / q - quot < 4`, the remainder `y w - quot q` lies in `[0, 4q)` and, being below
+/// `2^64`, is exact when computed with wrapping `vpmullq` products.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
-fn mul_shoup_lazy(c: Ctx, y: __m512i, t: Tw) -> __m512i {
+fn mul_lazy<const WIDE: bool>(c: Ctx, y: __m512i, t: Tw) -> __m512i {
+    debug_assert!(!WIDE || _mm512_movepi64_mask(y) == 0, "wide: y < 2^63");
     let yh = _mm512_srli_epi64::<32>(y);
-    let ll = _mm512_mul_epu32(y, t.ws);
     let lh = _mm512_mul_epu32(y, t.ws_hi);
     let hl = _mm512_mul_epu32(yh, t.ws);
-    let hh = _mm512_mul_epu32(yh, t.ws_hi);
-    let mid = _mm512_add_epi64(
-        _mm512_add_epi64(hl, _mm512_srli_epi64::<32>(ll)),
-        _mm512_and_si512(lh, c.lo32),
-    );
-    let quot = _mm512_add_epi64(
-        _mm512_add_epi64(hh, _mm512_srli_epi64::<32>(lh)),
-        _mm512_srli_epi64::<32>(mid),
-    );
+    let quot = if WIDE {
+        let hh2 = _mm512_mul_epu32(yh, t.ws_hi2);
+        _mm512_add_epi64(hh2, _mm512_srli_epi64::<31>(_mm512_add_epi64(lh, hl)))
+    } else {
+        let hh = _mm512_mul_epu32(yh, t.ws_hi);
+        _mm512_add_epi64(
+            _mm512_add_epi64(hh, _mm512_srli_epi64::<32>(lh)),
+            _mm512_srli_epi64::<32>(hl),
+        )
+    };
     let r = _mm512_sub_epi64(_mm512_mullo_epi64(y, t.w), _mm512_mullo_epi64(quot, c.q));
-    debug_assert!(all_below(r, c.q2));
+    debug_assert!(below(c, r, 4));
     r
 }
 
-/// Forward (Cooley–Tukey) butterfly. Ranges: `x, y` in `[0, 4q)` in; `u = x mod 2q` in
-/// `[0, 2q)`, `v = y w` in `[0, 2q)`; `u + v` and `u - v + 2q` in `[0, 4q)` out.
+/// Shoup product reduced into the class's product range: `[0, 4q)` (wide, where the lazy
+/// bound `b = 4q` absorbs it) or `[0, 2q)` (general, one conditional subtraction).
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
-fn fwd_bfly(c: Ctx, x: __m512i, y: __m512i, t: Tw) -> (__m512i, __m512i) {
-    debug_assert!(all_below(x, _mm512_add_epi64(c.q2, c.q2)));
-    debug_assert!(all_below(y, _mm512_add_epi64(c.q2, c.q2)));
-    let u = csub(x, c.q2);
-    let v = mul_shoup_lazy(c, y, t);
+fn mul_b<const WIDE: bool>(c: Ctx, y: __m512i, t: Tw) -> __m512i {
+    let r = mul_lazy::<WIDE>(c, y, t);
+    if WIDE {
+        r
+    } else {
+        csub(r, c.q2)
+    }
+}
+
+/// Forward (Cooley–Tukey) butterfly with lazy bound `b` (`2q` general, `4q` wide).
+/// Ranges: `x, y` in `[0, 2b)` in; `u = x mod b` in `[0, b)`; `v = y w` in `[0, b)`
+/// ([`mul_b`]); `u + v` and `u - v + b` in `[0, 2b)` out. `2b = 8q < 2^63` in the wide class
+/// (`q < 2^60`), `2b = 4q < 2^64` in the general one.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn fwd_bfly<const WIDE: bool>(c: Ctx, x: __m512i, y: __m512i, t: Tw) -> (__m512i, __m512i) {
+    let k = if WIDE { 8 } else { 4 };
+    debug_assert!(below(c, x, k) && below(c, y, k));
+    let u = csub(x, c.b);
+    let v = mul_b::<WIDE>(c, y, t);
     (
         _mm512_add_epi64(u, v),
-        _mm512_sub_epi64(_mm512_add_epi64(u, c.q2), v),
+        _mm512_sub_epi64(_mm512_add_epi64(u, c.b), v),
     )
 }
 
-/// Inverse (Gentleman–Sande) butterfly. Ranges: `x, y` in `[0, 2q)` in; `x + y` in `[0, 4q)`
-/// reduced to `[0, 2q)`; `x - y + 2q` in `(0, 4q)` times `w` (Shoup) in `[0, 2q)`.
+/// Inverse (Gentleman–Sande) butterfly with lazy bound `b`. Ranges: `x, y` in `[0, b)` in;
+/// `x + y` in `[0, 2b)` reduced to `[0, b)`; `x - y + b` in `(0, 2b)` times `w` in `[0, b)`
+/// ([`mul_b`]; `2b < 2^63` when wide).
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
-fn inv_bfly(c: Ctx, x: __m512i, y: __m512i, t: Tw) -> (__m512i, __m512i) {
-    debug_assert!(all_below(x, c.q2) && all_below(y, c.q2));
-    let s = csub(_mm512_add_epi64(x, y), c.q2);
-    let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.q2), y);
-    (s, mul_shoup_lazy(c, d, t))
+fn inv_bfly<const WIDE: bool>(c: Ctx, x: __m512i, y: __m512i, t: Tw) -> (__m512i, __m512i) {
+    let k = if WIDE { 4 } else { 2 };
+    debug_assert!(below(c, x, k) && below(c, y, k));
+    let s = csub(_mm512_add_epi64(x, y), c.b);
+    let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.b), y);
+    (s, mul_b::<WIDE>(c, d, t))
 }
 
-/// Last inverse butterfly (`half = n/2`) fused with the factor `1/n`: `x, y` in `[0, 2q)` in;
-/// `(x + y) n^-1` and `(x - y + 2q) (w n^-1)`, both Shoup products of inputs below `4q`, in
-/// `[0, 2q)`, then one conditional subtraction each: canonical out.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn inv_last_bfly(c: Ctx, x: __m512i, y: __m512i, tn: Tw, tw: Tw) -> (__m512i, __m512i) {
-    debug_assert!(all_below(x, c.q2) && all_below(y, c.q2));
-    let s = _mm512_add_epi64(x, y);
-    let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.q2), y);
-    (
-        csub(mul_shoup_lazy(c, s, tn), c.q),
-        csub(mul_shoup_lazy(c, d, tw), c.q),
-    )
-}
-
-/// Broadcast twiddles of `log2 N` stages of the block `(s, i)` (stage `s`, block index `i`),
-/// stored at `(1 << t) - 1 + b` for stage `s + t`, sub-block `b`.
+/// `x` in `[0, 4q)` to `[0, q)`.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn pass_twiddles<const N: usize>(tb: &[Twiddle], s: usize, i: usize) -> [Tw; N] {
-    let mut tw = [zero_tw(); N];
-    let k = N.trailing_zeros() as usize;
-    for t in 0..k {
-        for b in 0..(1 << t) {
-            tw[(1 << t) - 1 + b] = bcast(&tb[(1 << (s + t)) + (i << t) + b]);
-        }
-    }
-    tw
+fn reduce_4q(c: Ctx, x: __m512i) -> __m512i {
+    csub(csub(x, c.q2), c.q)
 }
 
-/// `log2 N` forward stages on `N` registers, butterflies `N/2`, `N/4`, ... registers apart.
+/// Last inverse butterfly (`half = n/2`) fused with the factor `1/n`: `x, y` in `[0, b)` in;
+/// `(x + y) n^-1` and `(x - y + b) (w n^-1)`, Shoup products of inputs below `2b`, in
+/// `[0, 4q)` ([`mul_lazy`]), then reduced: canonical out.
 #[inline]
 #[target_feature(enable = "avx512f,avx512dq")]
-fn fwd_regs<const N: usize>(c: Ctx, x: &mut [__m512i; N], tw: &[Tw; N]) {
-    let k = N.trailing_zeros() as usize;
-    for t in 0..k {
-        let h = N >> (t + 1);
-        for b in 0..(1 << t) {
-            let w = tw[(1 << t) - 1 + b];
-            for r in 2 * h * b..2 * h * b + h {
-                (x[r], x[r + h]) = fwd_bfly(c, x[r], x[r + h], w);
-            }
-        }
-    }
+fn inv_last_bfly<const WIDE: bool>(
+    c: Ctx,
+    x: __m512i,
+    y: __m512i,
+    tn: Tw,
+    tw: Tw,
+) -> (__m512i, __m512i) {
+    let k = if WIDE { 4 } else { 2 };
+    debug_assert!(below(c, x, k) && below(c, y, k));
+    let s = _mm512_add_epi64(x, y);
+    let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.b), y);
+    (
+        reduce_4q(c, mul_lazy::<WIDE>(c, s, tn)),
+        reduce_4q(c, mul_lazy::<WIDE>(c, d, tw)),
+    )
 }
 
-/// The inverse of [`fwd_regs`]: stages in reverse order; if `last`, the first stage (`t = 0`)
-/// is the transform's last, fused with `1/n`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn inv_regs<const N: usize>(c: Ctx, x: &mut [__m512i; N], tw: &[Tw; N], last: Option<(Tw, Tw)>) {
-    let k = N.trailing_zeros() as usize;
-    for t in (0..k).rev() {
-        let h = N >> (t + 1);
-        for b in 0..(1 << t) {
-            let w = tw[(1 << t) - 1 + b];
-            for r in 2 * h * b..2 * h * b + h {
-                (x[r], x[r + h]) = match (t, last) {
-                    (0, Some((tn, tw1))) => inv_last_bfly(c, x[r], x[r + h], tn, tw1),
-                    _ => inv_bfly(c, x[r], x[r + h], w),
-                };
+/// Broadcast twiddles of the `log2 N` stages of the block `(s, i)` (stage `s`, block index `i`),
+/// as `[Tw; N]` with stage `s + t`, sub-block `b` at `(1 << t) - 1 + b` (a macro, see
+/// [`fwd_regs`]).
+macro_rules! pass_twiddles {
+    ($n:expr, $tb:expr, $s:expr, $i:expr) => {{
+        let mut tw = [zero_tw(); $n];
+        let k = tw.len().trailing_zeros() as usize;
+        for t in 0..k {
+            for b in 0..(1usize << t) {
+                tw[(1 << t) - 1 + b] = bcast(&$tb[(1 << ($s + t)) + ($i << t) + b]);
             }
         }
-    }
+        tw
+    }};
+}
+
+/// `log2 N` forward stages on the register array `$x` (`[__m512i; N]`), butterflies `N/2`,
+/// `N/4`, ... registers apart, twiddles from `pass_twiddles`. A macro rather than a function so
+/// that the array stays in registers: `#[inline(always)]` is not allowed on target-feature
+/// functions and LLVM declines to inline a body this large on its own.
+macro_rules! fwd_regs {
+    ($wide:expr, $c:expr, $x:expr, $tw:expr) => {{
+        let n = $x.len();
+        let k = n.trailing_zeros() as usize;
+        for t in 0..k {
+            let h = n >> (t + 1);
+            for b in 0..(1usize << t) {
+                let w = $tw[(1 << t) - 1 + b];
+                for r in 2 * h * b..2 * h * b + h {
+                    ($x[r], $x[r + h]) = fwd_bfly::<$wide>($c, $x[r], $x[r + h], w);
+                }
+            }
+        }
+    }};
+}
+
+/// The inverse of [`fwd_regs`]: stages in reverse order. With `$last = Some((n^-1, w n^-1))`
+/// the final stage (`t = 0`, the transform's `half = n/2`) is fused with the factor `1/n`.
+macro_rules! inv_regs {
+    ($wide:expr, $c:expr, $x:expr, $tw:expr, $last:expr) => {{
+        let n = $x.len();
+        let k = n.trailing_zeros() as usize;
+        for t in (1..k).rev() {
+            let h = n >> (t + 1);
+            for b in 0..(1usize << t) {
+                let w = $tw[(1 << t) - 1 + b];
+                for r in 2 * h * b..2 * h * b + h {
+                    ($x[r], $x[r + h]) = inv_bfly::<$wide>($c, $x[r], $x[r + h], w);
+                }
+            }
+        }
+        let h = n / 2;
+        if let Some((tn, tw1)) = $last {
+            for r in 0..h {
+                ($x[r], $x[r + h]) = inv_last_bfly::<$wide>($c, $x[r], $x[r + h], tn, tw1);
+            }
+        } else {
+            for r in 0..h {
+                ($x[r], $x[r + h]) = inv_bfly::<$wide>($c, $x[r], $x[r + h], $tw[0]);
+            }
+        }
+    }};
 }
 
 /// One forward register pass: stages `s .. s + log2 N` of the block `v` (index `i`).
 #[target_feature(enable = "avx512f,avx512dq")]
-fn fwd_pass<const N: usize>(c: Ctx, v: &mut [[u64; LANES]], tb: &[Twiddle], s: usize, i: usize) {
-    let tw = pass_twiddles::<N>(tb, s, i);
+fn fwd_pass<const WIDE: bool, const N: usize>(
+    c: Ctx,
+    v: &mut [[u64; LANES]],
+    tb: &[Twiddle],
+    s: usize,
+    i: usize,
+) {
+    let tw = pass_twiddles!(N, tb, s, i);
     let stride = v.len() / N;
     for j in 0..stride {
         let mut x = [_mm512_setzero_si512(); N];
         for (r, xr) in x.iter_mut().enumerate() {
             *xr = load(&v[j + r * stride]);
         }
-        fwd_regs(c, &mut x, &tw);
+        fwd_regs!(WIDE, c, x, tw);
         for (r, &xr) in x.iter().enumerate() {
             store(&mut v[j + r * stride], xr);
         }
@@ -418,7 +516,7 @@ fn fwd_pass<const N: usize>(c: Ctx, v: &mut [[u64; LANES]], tb: &[Twiddle], s: u
 
 /// One inverse register pass: stages `s + log2 N - 1` down to `s` of the block `v`.
 #[target_feature(enable = "avx512f,avx512dq")]
-fn inv_pass<const N: usize>(
+fn inv_pass<const WIDE: bool, const N: usize>(
     c: Ctx,
     v: &mut [[u64; LANES]],
     tb: &[Twiddle],
@@ -426,14 +524,14 @@ fn inv_pass<const N: usize>(
     i: usize,
     last: Option<(Tw, Tw)>,
 ) {
-    let tw = pass_twiddles::<N>(tb, s, i);
+    let tw = pass_twiddles!(N, tb, s, i);
     let stride = v.len() / N;
     for j in 0..stride {
         let mut x = [_mm512_setzero_si512(); N];
         for (r, xr) in x.iter_mut().enumerate() {
             *xr = load(&v[j + r * stride]);
         }
-        inv_regs(c, &mut x, &tw, last);
+        inv_regs!(WIDE, c, x, tw, last);
         for (r, &xr) in x.iter().enumerate() {
             store(&mut v[j + r * stride], xr);
         }
@@ -447,57 +545,78 @@ fn idx(i: [i64; LANES]) -> __m512i {
     _mm512_setr_epi64(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7])
 }
 
-/// The three in-vector forward stages on the pair `(a, b)` (lane layouts at
-/// [`lane_twiddle_index`]), then the reduction to `[0, q)`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn fwd_in_vector(c: Ctx, a: __m512i, b: __m512i, p: &[Lanes]) -> (__m512i, __m512i) {
-    let (x, y) = (
-        _mm512_shuffle_i64x2::<0x44>(a, b),
-        _mm512_shuffle_i64x2::<0xee>(a, b),
-    );
-    let (x, y) = fwd_bfly(c, x, y, lane_tw(&[p[0], p[1], p[2]]));
-    let (x, y) = (
-        _mm512_shuffle_i64x2::<0x88>(x, y),
-        _mm512_shuffle_i64x2::<0xdd>(x, y),
-    );
-    let (x, y) = fwd_bfly(c, x, y, lane_tw(&[p[3], p[4], p[5]]));
-    let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
-    let (x, y) = fwd_bfly(c, x, y, lane_tw(&[p[6], p[7], p[8]]));
-    let x = csub(csub(x, c.q2), c.q);
-    let y = csub(csub(y, c.q2), c.q);
-    (
-        _mm512_permutex2var_epi64(x, idx([0, 8, 1, 9, 4, 12, 5, 13]), y),
-        _mm512_permutex2var_epi64(x, idx([2, 10, 3, 11, 6, 14, 7, 15]), y),
-    )
+/// The three in-vector forward stages on the pair `$a, $b` (lane layouts at
+/// [`lane_twiddle_index`]), twiddle packet `$p`, then the reduction to `[0, q)`.
+macro_rules! fwd_in_vector {
+    ($wide:expr, $c:expr, $a:expr, $b:expr, $p:expr) => {{
+        let (c, p) = ($c, $p);
+        let (x, y) = (
+            _mm512_shuffle_i64x2::<0x44>($a, $b),
+            _mm512_shuffle_i64x2::<0xee>($a, $b),
+        );
+        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw(&p[0..3]));
+        let (x, y) = (
+            _mm512_shuffle_i64x2::<0x88>(x, y),
+            _mm512_shuffle_i64x2::<0xdd>(x, y),
+        );
+        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw(&p[3..6]));
+        let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
+        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw(&p[6..9]));
+        // [0, 2b) to [0, q): one more conditional subtraction when b = 4q.
+        let (x, y) = if $wide {
+            (csub(x, c.b), csub(y, c.b))
+        } else {
+            (x, y)
+        };
+        let (x, y) = (reduce_4q(c, x), reduce_4q(c, y));
+        $a = _mm512_permutex2var_epi64(x, idx([0, 8, 1, 9, 4, 12, 5, 13]), y);
+        $b = _mm512_permutex2var_epi64(x, idx([2, 10, 3, 11, 6, 14, 7, 15]), y);
+    }};
 }
 
-/// The three in-vector inverse stages on the pair `(a, b)`: the mirror of [`fwd_in_vector`].
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
-fn inv_in_vector(c: Ctx, a: __m512i, b: __m512i, p: &[Lanes]) -> (__m512i, __m512i) {
-    let (x, y) = (
-        _mm512_permutex2var_epi64(a, idx([0, 2, 8, 10, 4, 6, 12, 14]), b),
-        _mm512_permutex2var_epi64(a, idx([1, 3, 9, 11, 5, 7, 13, 15]), b),
-    );
-    let (x, y) = inv_bfly(c, x, y, lane_tw(&[p[6], p[7], p[8]]));
-    let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
-    let (x, y) = inv_bfly(c, x, y, lane_tw(&[p[3], p[4], p[5]]));
-    let (x, y) = (
-        _mm512_permutex2var_epi64(x, idx([0, 1, 8, 9, 2, 3, 10, 11]), y),
-        _mm512_permutex2var_epi64(x, idx([4, 5, 12, 13, 6, 7, 14, 15]), y),
-    );
-    let (x, y) = inv_bfly(c, x, y, lane_tw(&[p[0], p[1], p[2]]));
-    (
-        _mm512_shuffle_i64x2::<0x44>(x, y),
-        _mm512_shuffle_i64x2::<0xee>(x, y),
-    )
+/// The three in-vector inverse stages on the pair `$a, $b`: the mirror of [`fwd_in_vector`].
+macro_rules! inv_in_vector {
+    ($wide:expr, $c:expr, $a:expr, $b:expr, $p:expr) => {{
+        let (c, p) = ($c, $p);
+        let (x, y) = (
+            _mm512_permutex2var_epi64($a, idx([0, 2, 8, 10, 4, 6, 12, 14]), $b),
+            _mm512_permutex2var_epi64($a, idx([1, 3, 9, 11, 5, 7, 13, 15]), $b),
+        );
+        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw(&p[6..9]));
+        let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
+        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw(&p[3..6]));
+        let (x, y) = (
+            _mm512_permutex2var_epi64(x, idx([0, 1, 8, 9, 2, 3, 10, 11]), y),
+            _mm512_permutex2var_epi64(x, idx([4, 5, 12, 13, 6, 7, 14, 15]), y),
+        );
+        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw(&p[0..3]));
+        $a = _mm512_shuffle_i64x2::<0x44>(x, y);
+        $b = _mm512_shuffle_i64x2::<0xee>(x, y);
+    }};
+}
+
+/// Runs `$body` for every pair of registers `(2j, 2j + 1)` of an `N`-register leaf with its
+/// twiddle packet `p`, with `j` a literal: constant indices keep the register array out of
+/// memory (a loop with a variable index is not unrolled and spills it).
+macro_rules! each_pair {
+    ($n:expr, $tl:expr, |$j:ident, $p:ident| $body:expr) => {{
+        each_pair!(@one $n, $tl, $j, $p, $body, 0 1 2 3 4 5 6 7);
+    }};
+    (@one $n:expr, $tl:expr, $j:ident, $p:ident, $body:expr, $($k:literal)*) => {{
+        $(
+            if 2 * $k < $n {
+                let $j: usize = $k;
+                let $p = &$tl[PACKET * $k..PACKET * ($k + 1)];
+                $body;
+            }
+        )*
+    }};
 }
 
 /// Forward leaf: the block `v` of `N` vectors at stage `s`, index `i`; `tl` holds its
 /// `N/2` twiddle packets. Output canonical.
 #[target_feature(enable = "avx512f,avx512dq")]
-fn fwd_leaf<const N: usize>(
+fn fwd_leaf<const WIDE: bool, const N: usize>(
     c: Ctx,
     v: &mut [[u64; LANES]],
     tb: &[Twiddle],
@@ -505,15 +624,19 @@ fn fwd_leaf<const N: usize>(
     s: usize,
     i: usize,
 ) {
-    let tw = pass_twiddles::<N>(tb, s, i);
+    let tw = pass_twiddles!(N, tb, s, i);
     let mut x = [_mm512_setzero_si512(); N];
     for (xr, vr) in x.iter_mut().zip(v.iter()) {
         *xr = load(vr);
     }
-    fwd_regs(c, &mut x, &tw);
-    for (pair, p) in x.chunks_exact_mut(2).zip(tl.chunks_exact(PACKET)) {
-        (pair[0], pair[1]) = fwd_in_vector(c, pair[0], pair[1], p);
-    }
+    fwd_regs!(WIDE, c, x, tw);
+    each_pair!(N, tl, |j, p| fwd_in_vector!(
+        WIDE,
+        c,
+        x[2 * j],
+        x[2 * j + 1],
+        p
+    ));
     for (vr, &xr) in v.iter_mut().zip(x.iter()) {
         store(vr, xr);
     }
@@ -521,7 +644,7 @@ fn fwd_leaf<const N: usize>(
 
 /// Inverse leaf: the mirror of [`fwd_leaf`]; `last` when the leaf is the whole transform.
 #[target_feature(enable = "avx512f,avx512dq")]
-fn inv_leaf<const N: usize>(
+fn inv_leaf<const WIDE: bool, const N: usize>(
     c: Ctx,
     v: &mut [[u64; LANES]],
     tb: &[Twiddle],
@@ -530,15 +653,19 @@ fn inv_leaf<const N: usize>(
     i: usize,
     last: Option<(Tw, Tw)>,
 ) {
-    let tw = pass_twiddles::<N>(tb, s, i);
+    let tw = pass_twiddles!(N, tb, s, i);
     let mut x = [_mm512_setzero_si512(); N];
     for (xr, vr) in x.iter_mut().zip(v.iter()) {
         *xr = load(vr);
     }
-    for (pair, p) in x.chunks_exact_mut(2).zip(tl.chunks_exact(PACKET)) {
-        (pair[0], pair[1]) = inv_in_vector(c, pair[0], pair[1], p);
-    }
-    inv_regs(c, &mut x, &tw, last);
+    each_pair!(N, tl, |j, p| inv_in_vector!(
+        WIDE,
+        c,
+        x[2 * j],
+        x[2 * j + 1],
+        p
+    ));
+    inv_regs!(WIDE, c, x, tw, last);
     for (vr, &xr) in v.iter_mut().zip(x.iter()) {
         store(vr, xr);
     }
@@ -568,61 +695,61 @@ struct Run<'a> {
 /// Forward transform of the block `v` (stage `s`, index `i`), depth first: register passes
 /// until the block is one leaf of [`LEAF_VECS`] vectors.
 #[target_feature(enable = "avx512f,avx512dq")]
-fn fwd_block(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
+fn fwd_block<const WIDE: bool>(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
     let rem = (v.len() / LEAF_VECS).trailing_zeros();
     if rem == 0 {
         let p = i * LEAF_VECS / 2 * PACKET;
         let tl = &r.tl[p..p + LEAF_VECS / 2 * PACKET];
-        return fwd_leaf::<LEAF_VECS>(r.c, v, r.tb, tl, s, i);
+        return fwd_leaf::<WIDE, LEAF_VECS>(r.c, v, r.tb, tl, s, i);
     }
     let k = pass_stages(rem);
     match k {
-        1 => fwd_pass::<2>(r.c, v, r.tb, s, i),
-        2 => fwd_pass::<4>(r.c, v, r.tb, s, i),
-        3 => fwd_pass::<8>(r.c, v, r.tb, s, i),
-        _ => fwd_pass::<16>(r.c, v, r.tb, s, i),
+        1 => fwd_pass::<WIDE, 2>(r.c, v, r.tb, s, i),
+        2 => fwd_pass::<WIDE, 4>(r.c, v, r.tb, s, i),
+        3 => fwd_pass::<WIDE, 8>(r.c, v, r.tb, s, i),
+        _ => fwd_pass::<WIDE, 16>(r.c, v, r.tb, s, i),
     }
     let k = k as usize;
     let sub = v.len() >> k;
     for (ch, block) in v.chunks_exact_mut(sub).enumerate() {
-        fwd_block(r, block, s + k, (i << k) + ch);
+        fwd_block::<WIDE>(r, block, s + k, (i << k) + ch);
     }
 }
 
 /// Inverse transform of the block `v`: the mirror of [`fwd_block`] (children first).
 #[target_feature(enable = "avx512f,avx512dq")]
-fn inv_block(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
+fn inv_block<const WIDE: bool>(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
     let last = if s == 0 { r.last } else { None };
     let rem = (v.len() / LEAF_VECS).trailing_zeros();
     if rem == 0 {
         let p = i * LEAF_VECS / 2 * PACKET;
         let tl = &r.tl[p..p + LEAF_VECS / 2 * PACKET];
-        return inv_leaf::<LEAF_VECS>(r.c, v, r.tb, tl, s, i, last);
+        return inv_leaf::<WIDE, LEAF_VECS>(r.c, v, r.tb, tl, s, i, last);
     }
     let k = pass_stages(rem) as usize;
     let sub = v.len() >> k;
     for (ch, block) in v.chunks_exact_mut(sub).enumerate() {
-        inv_block(r, block, s + k, (i << k) + ch);
+        inv_block::<WIDE>(r, block, s + k, (i << k) + ch);
     }
     match k {
-        1 => inv_pass::<2>(r.c, v, r.tb, s, i, last),
-        2 => inv_pass::<4>(r.c, v, r.tb, s, i, last),
-        3 => inv_pass::<8>(r.c, v, r.tb, s, i, last),
-        _ => inv_pass::<16>(r.c, v, r.tb, s, i, last),
+        1 => inv_pass::<WIDE, 2>(r.c, v, r.tb, s, i, last),
+        2 => inv_pass::<WIDE, 4>(r.c, v, r.tb, s, i, last),
+        3 => inv_pass::<WIDE, 8>(r.c, v, r.tb, s, i, last),
+        _ => inv_pass::<WIDE, 16>(r.c, v, r.tb, s, i, last),
     }
 }
 
 #[target_feature(enable = "avx512f,avx512dq")]
-fn forward(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
-    let c = ctx(t.q.value());
+fn forward<const WIDE: bool>(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
+    let c = ctx::<WIDE>(t.q.value());
     let (v, rest) = a.as_chunks_mut::<LANES>();
     debug_assert!(rest.is_empty());
     let (tb, tl) = (&k.fwd_b[..], &k.fwd_l[..]);
     match v.len() {
-        2 => fwd_leaf::<2>(c, v, tb, tl, 0, 0),
-        4 => fwd_leaf::<4>(c, v, tb, tl, 0, 0),
-        8 => fwd_leaf::<8>(c, v, tb, tl, 0, 0),
-        _ => fwd_block(
+        2 => fwd_leaf::<WIDE, 2>(c, v, tb, tl, 0, 0),
+        4 => fwd_leaf::<WIDE, 4>(c, v, tb, tl, 0, 0),
+        8 => fwd_leaf::<WIDE, 8>(c, v, tb, tl, 0, 0),
+        _ => fwd_block::<WIDE>(
             Run {
                 c,
                 tb,
@@ -637,17 +764,17 @@ fn forward(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
 }
 
 #[target_feature(enable = "avx512f,avx512dq")]
-fn inverse(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
-    let c = ctx(t.q.value());
+fn inverse<const WIDE: bool>(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
+    let c = ctx::<WIDE>(t.q.value());
     let (v, rest) = a.as_chunks_mut::<LANES>();
     debug_assert!(rest.is_empty());
     let (tb, tl) = (&k.inv_b[..], &k.inv_l[..]);
     let last = Some((bcast(&k.n_inv), bcast(&k.w1_n_inv)));
     match v.len() {
-        2 => inv_leaf::<2>(c, v, tb, tl, 0, 0, last),
-        4 => inv_leaf::<4>(c, v, tb, tl, 0, 0, last),
-        8 => inv_leaf::<8>(c, v, tb, tl, 0, 0, last),
-        _ => inv_block(Run { c, tb, tl, last }, v, 0, 0),
+        2 => inv_leaf::<WIDE, 2>(c, v, tb, tl, 0, 0, last),
+        4 => inv_leaf::<WIDE, 4>(c, v, tb, tl, 0, 0, last),
+        8 => inv_leaf::<WIDE, 8>(c, v, tb, tl, 0, 0, last),
+        _ => inv_block::<WIDE>(Run { c, tb, tl, last }, v, 0, 0),
     }
 }
 
@@ -659,10 +786,10 @@ mod tests {
     use crate::math::primes::largest_ntt_prime;
     use crate::Result;
 
-    /// Largest NTT primes (`q = 1 mod 2^18`) below 2^62, 2^61, 2^51, 2^50 and 2^30: where the
-    /// lazy ranges are tightest.
+    /// Largest NTT primes (`q = 1 mod 2^18`) below 2^62, 2^61, 2^60 (the top of the wide
+    /// class), 2^51, 2^50 and 2^30: where the lazy ranges are tightest.
     fn primes() -> Result<Vec<u64>> {
-        [62, 61, 51, 50, 30]
+        [62, 61, 60, 51, 50, 30]
             .into_iter()
             .map(|bits| largest_ntt_prime(bits, 1 << 17))
             .collect()
