@@ -182,11 +182,12 @@ impl Avx512Tables {
         if t.n < MIN_N {
             return scalar::forward(t, a);
         }
-        // SAFETY (both calls): an `Avx512` token exists only if `detect` saw AVX-512F and
-        // AVX-512DQ, the features these functions enable.
         if self.wide {
+            // SAFETY: an `Avx512` token exists only if `detect` saw AVX-512F and AVX-512DQ,
+            // the features `forward` enables.
             unsafe { forward::<true>(self, t, a) }
         } else {
+            // SAFETY: as above.
             unsafe { forward::<false>(self, t, a) }
         }
     }
@@ -197,10 +198,12 @@ impl Avx512Tables {
         if t.n < MIN_N {
             return scalar::inverse(t, a);
         }
-        // SAFETY (both calls): as in `forward`.
         if self.wide {
+            // SAFETY: an `Avx512` token exists only if `detect` saw AVX-512F and AVX-512DQ,
+            // the features `inverse` enables.
             unsafe { inverse::<true>(self, t, a) }
         } else {
+            // SAFETY: as above.
             unsafe { inverse::<false>(self, t, a) }
         }
     }
