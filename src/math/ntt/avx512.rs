@@ -37,8 +37,6 @@ const LANES: usize = 8;
 const MIN_N: usize = 2 * LANES;
 /// Vectors in the largest leaf (16 vectors: 4 vector-apart stages + 3 in-vector stages).
 const LEAF_VECS: usize = 16;
-/// Per-lane twiddle vectors per pair of vectors: 3 in-vector stages × (w, w', w' >> 32).
-const PACKET: usize = 9;
 
 /// Zero-sized proof that the CPU has AVX-512F and AVX-512DQ.
 #[derive(Clone, Copy, Debug)]
@@ -86,10 +84,80 @@ fn companion(q: u64, wide: bool, w: u64) -> u64 {
 /// Moduli below this bound use the wide class (lazy bound `4q`, values below `8q < 2^63`).
 const WIDE_LIMIT: u64 = 1 << 60;
 
-/// Eight lanes, 64-byte aligned.
-#[derive(Clone, Copy, Debug, Default)]
+/// Per-lane twiddles `(w, ws, ws >> 32)` of one in-vector stage for one pair of vectors:
+/// `L` distinct twiddles (8 for `half = 1`, 4 for `half = 2`, 2 for `half = 4`), aligned to
+/// their size so that each loads (or broadcast-loads) as one piece. Layouts at
+/// [`packet_index`].
+#[derive(Clone, Copy, Debug)]
+#[repr(C)]
+struct Packet<const L: usize> {
+    w: [u64; L],
+    ws: [u64; L],
+    ws_hi: [u64; L],
+}
+
+/// [`Packet`] for `half = 1`, 64-byte aligned.
+#[derive(Clone, Copy, Debug)]
 #[repr(C, align(64))]
-struct Lanes([u64; LANES]);
+struct Packet1(Packet<8>);
+/// [`Packet`] for `half = 2`, 32-byte aligned.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(32))]
+struct Packet2(Packet<4>);
+/// [`Packet`] for `half = 4`, 16-byte aligned.
+#[derive(Clone, Copy, Debug)]
+#[repr(C, align(16))]
+struct Packet4(Packet<2>);
+
+/// The per-lane twiddles of the in-vector stages, one packet per pair of vectors and stage
+/// (21 bytes per coefficient, no duplicates).
+#[derive(Clone, Debug, Default)]
+struct LaneTables {
+    h1: Vec<Packet1>,
+    h2: Vec<Packet2>,
+    h4: Vec<Packet4>,
+}
+
+impl LaneTables {
+    /// Packets of the `n / 16` pairs from the twiddles `tw` (`Tables::fwd` or `inv`).
+    fn new(n: usize, q: u64, wide: bool, tw: &[u64]) -> Self {
+        fn packet<const L: usize>(q: u64, wide: bool, tw: &[u64], k: [usize; L]) -> Packet<L> {
+            let w = k.map(|k| tw[k]);
+            let ws = w.map(|w| companion(q, wide, w));
+            Packet {
+                w,
+                ws,
+                ws_hi: ws.map(|x| x >> 32),
+            }
+        }
+        let pairs = n / 16;
+        let mut t = Self::default();
+        for p in 0..pairs {
+            let [k4, k2, k1] = packet_index(n, p);
+            t.h4.push(Packet4(packet(q, wide, tw, [k4[0], k4[1]])));
+            t.h2.push(Packet2(packet(q, wide, tw, [k2[0], k2[1], k2[2], k2[3]])));
+            t.h1.push(Packet1(packet(q, wide, tw, k1)));
+        }
+        t
+    }
+
+    /// The packets of pairs `p0 ..`.
+    fn at(&self, p0: usize) -> LaneSlice<'_> {
+        LaneSlice {
+            h1: &self.h1[p0..],
+            h2: &self.h2[p0..],
+            h4: &self.h4[p0..],
+        }
+    }
+}
+
+/// Borrowed [`LaneTables`] from some pair on.
+#[derive(Clone, Copy)]
+struct LaneSlice<'a> {
+    h1: &'a [Packet1],
+    h2: &'a [Packet2],
+    h4: &'a [Packet4],
+}
 
 /// AVX-512 precomputation: twiddles re-laid out in the order the kernels read them.
 #[derive(Clone, Debug)]
@@ -101,32 +169,34 @@ pub(crate) struct Avx512Tables {
     fwd_b: Vec<Twiddle>,
     /// Same for `Tables::inv`.
     inv_b: Vec<Twiddle>,
-    /// Per pair of vectors, [`PACKET`] lane vectors: stages `half = 4, 2, 1`, each (w, w', w'>>32).
-    fwd_l: Vec<Lanes>,
-    /// Same for the inverse.
-    inv_l: Vec<Lanes>,
-    /// `n^-1`, for the fused last inverse stage.
-    n_inv: Twiddle,
-    /// `inv[1] n^-1`, for the fused last inverse stage.
-    w1_n_inv: Twiddle,
+    /// Per-lane twiddles of the in-vector stages, from `Tables::fwd`.
+    fwd_l: LaneTables,
+    /// Same from `Tables::inv`.
+    inv_l: LaneTables,
+    /// `n^-1` and `inv[1] n^-1`, for the fused last inverse stage.
+    last: (Twiddle, Twiddle),
+    /// Vectors per leaf.
+    leaf: usize,
 }
 
-/// Lane `l` of the pair-of-vectors layout: which twiddle of group pair `p` it needs, per stage.
+/// Twiddle indices (into `Tables::fwd`/`inv`) of the packets of pair `p`: `half = 4`, `2`, `1`.
 ///
-/// With `A`, `B` the two vectors (groups `g = 2p`, `g + 1`) the in-vector stages see
-/// * `half = 4`: `[A0..A3, B0..B3]` against `[A4..A7, B4..B7]`: group `g + l/4`;
-/// * `half = 2`: `[A0 A1 B0 B1 A4 A5 B4 B5]` against `[A2 A3 B2 B3 A6 A7 B6 B7]`;
-/// * `half = 1`: `[A0 A2 B0 B2 A4 A6 B4 B6]` against `[A1 A3 B1 B3 A5 A7 B5 B7]`.
-///
-/// Returns the `Tables::fwd`/`inv` index for each stage.
-fn lane_twiddle_index(n: usize, p: usize, l: usize) -> [usize; 3] {
+/// With `A`, `B` the two vectors (groups `g = 2p`, `g + 1`), the in-vector stages interleave
+/// them so that lane `l` always holds `A` for even `l` and `B` for odd `l`:
+/// * `half = 4`: `[A0 B0 A1 B1 A2 B2 A3 B3]` against `[A4 B4 .. A7 B7]`: twiddles
+///   `[a b a b ..]` (`a, b` = the groups' twiddles), a 128-bit broadcast;
+/// * `half = 2`: `[A0 B0 A4 B4 A1 B1 A5 B5]` against `[A2 B2 A6 B6 A3 B3 A7 B7]`: twiddles
+///   `[a0 b0 a1 b1]` twice (`a0, a1` = the sub-blocks of `A`), a 256-bit broadcast;
+/// * `half = 1`: `[A0 B0 A4 B4 A2 B2 A6 B6]` against `[A1 B1 A5 B5 A3 B3 A7 B7]`: eight distinct.
+fn packet_index(n: usize, p: usize) -> [[usize; 8]; 3] {
     let g = 2 * p;
-    const HALF2: [usize; LANES] = [0, 0, 2, 2, 1, 1, 3, 3];
-    const HALF1: [usize; LANES] = [0, 1, 4, 5, 2, 3, 6, 7];
+    let h4 = [n / 8 + g, n / 8 + g + 1];
+    let h2 = [2 * g, 2 * g + 2, 2 * g + 1, 2 * g + 3].map(|k| n / 4 + k);
+    let h1 = [0, 4, 2, 6, 1, 5, 3, 7].map(|k| n / 2 + 4 * g + k);
     [
-        n / 8 + g + l / 4,
-        n / 4 + 2 * g + HALF2[l],
-        n / 2 + 4 * g + HALF1[l],
+        [h4[0], h4[1], 0, 0, 0, 0, 0, 0],
+        [h2[0], h2[1], h2[2], h2[3], 0, 0, 0, 0],
+        h1,
     ]
 }
 
@@ -145,24 +215,19 @@ impl Avx512Tables {
             let inv_b = (0..n / 8)
                 .map(|k| Twiddle::new(q, wide, t.inv[k]))
                 .collect();
-            let packets = |tw: &[u64]| {
-                let mut out = vec![Lanes::default(); PACKET * n / 16];
-                for p in 0..n / 16 {
-                    for l in 0..LANES {
-                        for (stage, &k) in lane_twiddle_index(n, p, l).iter().enumerate() {
-                            let w = tw[k];
-                            let ws = companion(q, wide, w);
-                            out[PACKET * p + 3 * stage].0[l] = w;
-                            out[PACKET * p + 3 * stage + 1].0[l] = ws;
-                            out[PACKET * p + 3 * stage + 2].0[l] = ws >> 32;
-                        }
-                    }
-                }
-                out
-            };
-            (fwd_b, inv_b, packets(&t.fwd), packets(&t.inv))
+            (
+                fwd_b,
+                inv_b,
+                LaneTables::new(n, q, wide, &t.fwd),
+                LaneTables::new(n, q, wide, &t.inv),
+            )
         } else {
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new())
+            (
+                Vec::new(),
+                Vec::new(),
+                LaneTables::default(),
+                LaneTables::default(),
+            )
         };
         Self {
             _token: token,
@@ -171,8 +236,11 @@ impl Avx512Tables {
             inv_b,
             fwd_l,
             inv_l,
-            n_inv: Twiddle::new(q, wide, t.n_inv),
-            w1_n_inv: Twiddle::new(q, wide, t.q.mul(t.inv[1], t.n_inv)),
+            last: (
+                Twiddle::new(q, wide, t.n_inv),
+                Twiddle::new(q, wide, t.q.mul(t.inv[1], t.n_inv)),
+            ),
+            leaf: LEAF_VECS,
         }
     }
 
@@ -245,18 +313,6 @@ fn ctx<const WIDE: bool>(q: u64) -> Ctx {
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn zero_tw() -> Tw {
-    let z = _mm512_setzero_si512();
-    Tw {
-        w: z,
-        ws: z,
-        ws_hi: z,
-        ws_hi2: z,
-    }
-}
-
-#[inline]
-#[target_feature(enable = "avx512f")]
 fn bcast(t: &Twiddle) -> Tw {
     Tw {
         w: splat(t.w),
@@ -266,21 +322,66 @@ fn bcast(t: &Twiddle) -> Tw {
     }
 }
 
+/// Per-lane twiddle of a `half = 1` packet.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn load_aligned(l: &Lanes) -> __m512i {
-    // SAFETY: `Lanes` is 64 bytes, 64-byte aligned, and borrowed for reading.
-    unsafe { _mm512_load_si512(l.0.as_ptr().cast()) }
+fn lane_tw1(p: &Packet1) -> Tw {
+    // SAFETY: each field is 64 readable bytes, 64-byte aligned (`Packet1` is 64-byte aligned
+    // and its fields are 64 bytes long).
+    let (w, ws, ws_hi) = unsafe {
+        (
+            _mm512_load_si512(p.0.w.as_ptr().cast()),
+            _mm512_load_si512(p.0.ws.as_ptr().cast()),
+            _mm512_load_si512(p.0.ws_hi.as_ptr().cast()),
+        )
+    };
+    lane_tw(w, ws, ws_hi)
 }
 
-/// Per-lane twiddle from three packet vectors `(w, ws, ws >> 32)`.
+/// Per-lane twiddle of a `half = 2` packet: each 256-bit field broadcast to both halves.
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn lane_tw(p: &[Lanes]) -> Tw {
-    let ws_hi = load_aligned(&p[2]);
+fn lane_tw2(p: &Packet2) -> Tw {
+    // SAFETY: each field is 32 readable bytes, 32-byte aligned.
+    let (w, ws, ws_hi) = unsafe {
+        (
+            _mm256_load_si256(p.0.w.as_ptr().cast()),
+            _mm256_load_si256(p.0.ws.as_ptr().cast()),
+            _mm256_load_si256(p.0.ws_hi.as_ptr().cast()),
+        )
+    };
+    lane_tw(
+        _mm512_broadcast_i64x4(w),
+        _mm512_broadcast_i64x4(ws),
+        _mm512_broadcast_i64x4(ws_hi),
+    )
+}
+
+/// Per-lane twiddle of a `half = 4` packet: each 128-bit field broadcast to all four lanes.
+#[inline]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn lane_tw4(p: &Packet4) -> Tw {
+    // SAFETY: each field is 16 readable bytes, 16-byte aligned.
+    let (w, ws, ws_hi) = unsafe {
+        (
+            _mm_load_si128(p.0.w.as_ptr().cast()),
+            _mm_load_si128(p.0.ws.as_ptr().cast()),
+            _mm_load_si128(p.0.ws_hi.as_ptr().cast()),
+        )
+    };
+    lane_tw(
+        _mm512_broadcast_i64x2(w),
+        _mm512_broadcast_i64x2(ws),
+        _mm512_broadcast_i64x2(ws_hi),
+    )
+}
+
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn lane_tw(w: __m512i, ws: __m512i, ws_hi: __m512i) -> Tw {
     Tw {
-        w: load_aligned(&p[0]),
-        ws: load_aligned(&p[1]),
+        w,
+        ws,
         ws_hi,
         ws_hi2: _mm512_add_epi64(ws_hi, ws_hi),
     }
@@ -430,34 +531,26 @@ fn inv_last_bfly<const WIDE: bool>(
     )
 }
 
-/// Broadcast twiddles of the `log2 N` stages of the block `(s, i)` (stage `s`, block index `i`),
-/// as `[Tw; N]` with stage `s + t`, sub-block `b` at `(1 << t) - 1 + b` (a macro, see
-/// [`fwd_regs`]).
-macro_rules! pass_twiddles {
-    ($n:expr, $tb:expr, $s:expr, $i:expr) => {{
-        let mut tw = [zero_tw(); $n];
-        let k = tw.len().trailing_zeros() as usize;
-        for t in 0..k {
-            for b in 0..(1usize << t) {
-                tw[(1 << t) - 1 + b] = bcast(&$tb[(1 << ($s + t)) + ($i << t) + b]);
-            }
-        }
-        tw
-    }};
+/// Broadcast twiddle of stage `s + t`, sub-block `b` of the block `(s, i)` (stage `s`, block
+/// index `i`): `Tables` index `2^(s+t) + i 2^t + b`.
+macro_rules! btw {
+    ($tb:expr, $s:expr, $i:expr, $t:expr, $b:expr) => {
+        bcast(&$tb[(1usize << ($s + $t)) + ($i << $t) + $b])
+    };
 }
 
-/// `log2 N` forward stages on the register array `$x` (`[__m512i; N]`), butterflies `N/2`,
-/// `N/4`, ... registers apart, twiddles from `pass_twiddles`. A macro rather than a function so
-/// that the array stays in registers: `#[inline(always)]` is not allowed on target-feature
-/// functions and LLVM declines to inline a body this large on its own.
+/// `log2 N` forward stages on the register array `$x` (`[__m512i; N]`) of the block `(s, i)`,
+/// butterflies `N/2`, `N/4`, ... registers apart. A macro rather than a function so that the
+/// array stays in registers: `#[inline(always)]` is not allowed on target-feature functions
+/// and LLVM declines to inline a body this large on its own.
 macro_rules! fwd_regs {
-    ($wide:expr, $c:expr, $x:expr, $tw:expr) => {{
+    ($wide:expr, $c:expr, $x:expr, $tb:expr, $s:expr, $i:expr) => {{
         let n = $x.len();
         let k = n.trailing_zeros() as usize;
         for t in 0..k {
             let h = n >> (t + 1);
             for b in 0..(1usize << t) {
-                let w = $tw[(1 << t) - 1 + b];
+                let w = btw!($tb, $s, $i, t, b);
                 for r in 2 * h * b..2 * h * b + h {
                     ($x[r], $x[r + h]) = fwd_bfly::<$wide>($c, $x[r], $x[r + h], w);
                 }
@@ -466,29 +559,31 @@ macro_rules! fwd_regs {
     }};
 }
 
-/// The inverse of [`fwd_regs`]: stages in reverse order. With `$last = Some((n^-1, w n^-1))`
+/// The inverse of [`fwd_regs`]: stages in reverse order. With `$last = Some(&(n^-1, w n^-1))`
 /// the final stage (`t = 0`, the transform's `half = n/2`) is fused with the factor `1/n`.
 macro_rules! inv_regs {
-    ($wide:expr, $c:expr, $x:expr, $tw:expr, $last:expr) => {{
+    ($wide:expr, $c:expr, $x:expr, $tb:expr, $s:expr, $i:expr, $last:expr) => {{
         let n = $x.len();
         let k = n.trailing_zeros() as usize;
         for t in (1..k).rev() {
             let h = n >> (t + 1);
             for b in 0..(1usize << t) {
-                let w = $tw[(1 << t) - 1 + b];
+                let w = btw!($tb, $s, $i, t, b);
                 for r in 2 * h * b..2 * h * b + h {
                     ($x[r], $x[r + h]) = inv_bfly::<$wide>($c, $x[r], $x[r + h], w);
                 }
             }
         }
         let h = n / 2;
-        if let Some((tn, tw1)) = $last {
+        if let Some(last) = $last {
+            let (tn, tw1) = (bcast(&last.0), bcast(&last.1));
             for r in 0..h {
                 ($x[r], $x[r + h]) = inv_last_bfly::<$wide>($c, $x[r], $x[r + h], tn, tw1);
             }
         } else {
+            let w = btw!($tb, $s, $i, 0, 0);
             for r in 0..h {
-                ($x[r], $x[r + h]) = inv_bfly::<$wide>($c, $x[r], $x[r + h], $tw[0]);
+                ($x[r], $x[r + h]) = inv_bfly::<$wide>($c, $x[r], $x[r + h], w);
             }
         }
     }};
@@ -503,14 +598,13 @@ fn fwd_pass<const WIDE: bool, const N: usize>(
     s: usize,
     i: usize,
 ) {
-    let tw = pass_twiddles!(N, tb, s, i);
     let stride = v.len() / N;
     for j in 0..stride {
         let mut x = [_mm512_setzero_si512(); N];
         for (r, xr) in x.iter_mut().enumerate() {
             *xr = load(&v[j + r * stride]);
         }
-        fwd_regs!(WIDE, c, x, tw);
+        fwd_regs!(WIDE, c, x, tb, s, i);
         for (r, &xr) in x.iter().enumerate() {
             store(&mut v[j + r * stride], xr);
         }
@@ -525,16 +619,15 @@ fn inv_pass<const WIDE: bool, const N: usize>(
     tb: &[Twiddle],
     s: usize,
     i: usize,
-    last: Option<(Tw, Tw)>,
+    last: Option<&(Twiddle, Twiddle)>,
 ) {
-    let tw = pass_twiddles!(N, tb, s, i);
     let stride = v.len() / N;
     for j in 0..stride {
         let mut x = [_mm512_setzero_si512(); N];
         for (r, xr) in x.iter_mut().enumerate() {
             *xr = load(&v[j + r * stride]);
         }
-        inv_regs!(WIDE, c, x, tw, last);
+        inv_regs!(WIDE, c, x, tb, s, i, last);
         for (r, &xr) in x.iter().enumerate() {
             store(&mut v[j + r * stride], xr);
         }
@@ -548,23 +641,27 @@ fn idx(i: [i64; LANES]) -> __m512i {
     _mm512_setr_epi64(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7])
 }
 
-/// The three in-vector forward stages on the pair `$a, $b` (lane layouts at
-/// [`lane_twiddle_index`]), twiddle packet `$p`, then the reduction to `[0, q)`.
+/// The three in-vector forward stages on the pair `$a, $b` with the pair's twiddles `$p`
+/// (a [`LaneSlice`] starting at the pair; lane layouts at [`packet_index`]), then the
+/// reduction to `[0, q)`.
 macro_rules! fwd_in_vector {
     ($wide:expr, $c:expr, $a:expr, $b:expr, $p:expr) => {{
         let (c, p) = ($c, $p);
         let (x, y) = (
-            _mm512_shuffle_i64x2::<0x44>($a, $b),
-            _mm512_shuffle_i64x2::<0xee>($a, $b),
+            _mm512_permutex2var_epi64($a, idx([0, 8, 1, 9, 2, 10, 3, 11]), $b),
+            _mm512_permutex2var_epi64($a, idx([4, 12, 5, 13, 6, 14, 7, 15]), $b),
         );
-        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw(&p[0..3]));
+        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw4(&p.h4[0]));
         let (x, y) = (
-            _mm512_shuffle_i64x2::<0x88>(x, y),
-            _mm512_shuffle_i64x2::<0xdd>(x, y),
+            _mm512_permutex2var_epi64(x, idx([0, 1, 8, 9, 2, 3, 10, 11]), y),
+            _mm512_permutex2var_epi64(x, idx([4, 5, 12, 13, 6, 7, 14, 15]), y),
         );
-        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw(&p[3..6]));
-        let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
-        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw(&p[6..9]));
+        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw2(&p.h2[0]));
+        let (x, y) = (
+            _mm512_shuffle_i64x2::<0x44>(x, y),
+            _mm512_shuffle_i64x2::<0xee>(x, y),
+        );
+        let (x, y) = fwd_bfly::<$wide>(c, x, y, lane_tw1(&p.h1[0]));
         // [0, 2b) to [0, q): one more conditional subtraction when b = 4q.
         let (x, y) = if $wide {
             (csub(x, c.b), csub(y, c.b))
@@ -572,8 +669,8 @@ macro_rules! fwd_in_vector {
             (x, y)
         };
         let (x, y) = (reduce_4q(c, x), reduce_4q(c, y));
-        $a = _mm512_permutex2var_epi64(x, idx([0, 8, 1, 9, 4, 12, 5, 13]), y);
-        $b = _mm512_permutex2var_epi64(x, idx([2, 10, 3, 11, 6, 14, 7, 15]), y);
+        $a = _mm512_permutex2var_epi64(x, idx([0, 8, 4, 12, 2, 10, 6, 14]), y);
+        $b = _mm512_permutex2var_epi64(x, idx([1, 9, 5, 13, 3, 11, 7, 15]), y);
     }};
 }
 
@@ -582,108 +679,204 @@ macro_rules! inv_in_vector {
     ($wide:expr, $c:expr, $a:expr, $b:expr, $p:expr) => {{
         let (c, p) = ($c, $p);
         let (x, y) = (
-            _mm512_permutex2var_epi64($a, idx([0, 2, 8, 10, 4, 6, 12, 14]), $b),
-            _mm512_permutex2var_epi64($a, idx([1, 3, 9, 11, 5, 7, 13, 15]), $b),
+            _mm512_permutex2var_epi64($a, idx([0, 8, 4, 12, 2, 10, 6, 14]), $b),
+            _mm512_permutex2var_epi64($a, idx([1, 9, 5, 13, 3, 11, 7, 15]), $b),
         );
-        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw(&p[6..9]));
-        let (x, y) = (_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y));
-        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw(&p[3..6]));
+        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw1(&p.h1[0]));
         let (x, y) = (
-            _mm512_permutex2var_epi64(x, idx([0, 1, 8, 9, 2, 3, 10, 11]), y),
-            _mm512_permutex2var_epi64(x, idx([4, 5, 12, 13, 6, 7, 14, 15]), y),
+            _mm512_shuffle_i64x2::<0x44>(x, y),
+            _mm512_shuffle_i64x2::<0xee>(x, y),
         );
-        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw(&p[0..3]));
-        $a = _mm512_shuffle_i64x2::<0x44>(x, y);
-        $b = _mm512_shuffle_i64x2::<0xee>(x, y);
+        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw2(&p.h2[0]));
+        let (x, y) = (
+            _mm512_shuffle_i64x2::<0x88>(x, y),
+            _mm512_shuffle_i64x2::<0xdd>(x, y),
+        );
+        let (x, y) = inv_bfly::<$wide>(c, x, y, lane_tw4(&p.h4[0]));
+        $a = _mm512_permutex2var_epi64(x, idx([0, 2, 4, 6, 8, 10, 12, 14]), y);
+        $b = _mm512_permutex2var_epi64(x, idx([1, 3, 5, 7, 9, 11, 13, 15]), y);
     }};
 }
 
-/// Runs `$body` for every pair of registers `(2j, 2j + 1)` of an `N`-register leaf with its
-/// twiddle packet `p`, with `j` a literal: constant indices keep the register array out of
-/// memory (a loop with a variable index is not unrolled and spills it).
-macro_rules! each_pair {
-    ($n:expr, $tl:expr, |$j:ident, $p:ident| $body:expr) => {{
-        each_pair!(@one $n, $tl, $j, $p, $body, 0 1 2 3 4 5 6 7);
-    }};
-    (@one $n:expr, $tl:expr, $j:ident, $p:ident, $body:expr, $($k:literal)*) => {{
-        $(
-            if 2 * $k < $n {
-                let $j: usize = $k;
-                let $p = &$tl[PACKET * $k..PACKET * ($k + 1)];
-                $body;
-            }
-        )*
-    }};
+/// The depth-first schedule of a leaf of (up to) 16 registers: `$stage!(lo, size)` applies the
+/// vector-apart stage to registers `lo .. lo + size` (butterflies `size / 2` apart), `$pair!(j)`
+/// the in-vector stages to registers `2j, 2j + 1`. Forward order: each block is finished
+/// before its sibling is started, so few registers are live at once (a stage-by-stage order
+/// keeps all 16 live and spills).
+macro_rules! fwd_schedule {
+    ($stage:ident, $pair:ident) => {
+        $stage!(0, 16);
+        $stage!(0, 8);
+        $stage!(0, 4);
+        $stage!(0, 2);
+        $pair!(0);
+        $stage!(2, 2);
+        $pair!(1);
+        $stage!(4, 4);
+        $stage!(4, 2);
+        $pair!(2);
+        $stage!(6, 2);
+        $pair!(3);
+        $stage!(8, 8);
+        $stage!(8, 4);
+        $stage!(8, 2);
+        $pair!(4);
+        $stage!(10, 2);
+        $pair!(5);
+        $stage!(12, 4);
+        $stage!(12, 2);
+        $pair!(6);
+        $stage!(14, 2);
+        $pair!(7);
+    };
 }
 
-/// Forward leaf: the block `v` of `N` vectors at stage `s`, index `i`; `tl` holds its
-/// `N/2` twiddle packets. Output canonical.
+/// The reverse of [`fwd_schedule`], for the inverse leaf.
+macro_rules! inv_schedule {
+    ($stage:ident, $pair:ident) => {
+        $pair!(0);
+        $stage!(0, 2);
+        $pair!(1);
+        $stage!(2, 2);
+        $stage!(0, 4);
+        $pair!(2);
+        $stage!(4, 2);
+        $pair!(3);
+        $stage!(6, 2);
+        $stage!(4, 4);
+        $stage!(0, 8);
+        $pair!(4);
+        $stage!(8, 2);
+        $pair!(5);
+        $stage!(10, 2);
+        $stage!(8, 4);
+        $pair!(6);
+        $stage!(12, 2);
+        $pair!(7);
+        $stage!(14, 2);
+        $stage!(12, 4);
+        $stage!(8, 8);
+        $stage!(0, 16);
+    };
+}
+
+/// Forward leaf: the block `v` of `N` vectors (`N <= 16`) at stage `s`, index `i`: its
+/// `log2 N` vector-apart stages and the three in-vector stages, in the order of
+/// [`fwd_schedule`]; `tl` holds the packets of its `N/2` pairs. Output canonical.
 #[target_feature(enable = "avx512f,avx512dq")]
 fn fwd_leaf<const WIDE: bool, const N: usize>(
     c: Ctx,
     v: &mut [[u64; LANES]],
     tb: &[Twiddle],
-    tl: &[Lanes],
+    tl: LaneSlice<'_>,
     s: usize,
     i: usize,
 ) {
-    let tw = pass_twiddles!(N, tb, s, i);
+    let v = &mut v[..N];
     let mut x = [_mm512_setzero_si512(); N];
     for (xr, vr) in x.iter_mut().zip(v.iter()) {
         *xr = load(vr);
     }
-    fwd_regs!(WIDE, c, x, tw);
-    each_pair!(N, tl, |j, p| fwd_in_vector!(
-        WIDE,
-        c,
-        x[2 * j],
-        x[2 * j + 1],
-        p
-    ));
-    for (vr, &xr) in v.iter_mut().zip(x.iter()) {
-        store(vr, xr);
+    macro_rules! stage {
+        ($lo:expr, $size:expr) => {
+            if $size <= N && $lo < N {
+                let (lo, h) = ($lo, $size / 2);
+                let t = (N / $size).trailing_zeros() as usize;
+                let w = btw!(tb, s, i, t, lo / $size);
+                for r in lo..lo + h {
+                    (x[r], x[r + h]) = fwd_bfly::<WIDE>(c, x[r], x[r + h], w);
+                }
+            }
+        };
     }
+    macro_rules! pair {
+        ($j:expr) => {
+            if 2 * $j < N {
+                let p = LaneSlice {
+                    h1: &tl.h1[$j..],
+                    h2: &tl.h2[$j..],
+                    h4: &tl.h4[$j..],
+                };
+                fwd_in_vector!(WIDE, c, x[2 * $j], x[2 * $j + 1], p);
+                store(&mut v[2 * $j], x[2 * $j]);
+                store(&mut v[2 * $j + 1], x[2 * $j + 1]);
+            }
+        };
+    }
+    fwd_schedule!(stage, pair);
 }
 
-/// Inverse leaf: the mirror of [`fwd_leaf`]; `last` when the leaf is the whole transform.
+/// Inverse leaf: the mirror of [`fwd_leaf`] ([`inv_schedule`]); `last` when the leaf is the
+/// whole transform (its final stage then carries the factor `1/n`).
 #[target_feature(enable = "avx512f,avx512dq")]
 fn inv_leaf<const WIDE: bool, const N: usize>(
     c: Ctx,
     v: &mut [[u64; LANES]],
     tb: &[Twiddle],
-    tl: &[Lanes],
+    tl: LaneSlice<'_>,
     s: usize,
     i: usize,
-    last: Option<(Tw, Tw)>,
+    last: Option<&(Twiddle, Twiddle)>,
 ) {
-    let tw = pass_twiddles!(N, tb, s, i);
+    let v = &mut v[..N];
     let mut x = [_mm512_setzero_si512(); N];
-    for (xr, vr) in x.iter_mut().zip(v.iter()) {
-        *xr = load(vr);
+    macro_rules! stage {
+        ($lo:expr, $size:expr) => {
+            if $size <= N && $lo < N {
+                let (lo, h) = ($lo, $size / 2);
+                let t = (N / $size).trailing_zeros() as usize;
+                match last {
+                    Some(last) if $size == N => {
+                        let (tn, tw1) = (bcast(&last.0), bcast(&last.1));
+                        for r in lo..lo + h {
+                            (x[r], x[r + h]) = inv_last_bfly::<WIDE>(c, x[r], x[r + h], tn, tw1);
+                        }
+                    }
+                    _ => {
+                        let w = btw!(tb, s, i, t, lo / $size);
+                        for r in lo..lo + h {
+                            (x[r], x[r + h]) = inv_bfly::<WIDE>(c, x[r], x[r + h], w);
+                        }
+                    }
+                }
+            }
+        };
     }
-    each_pair!(N, tl, |j, p| inv_in_vector!(
-        WIDE,
-        c,
-        x[2 * j],
-        x[2 * j + 1],
-        p
-    ));
-    inv_regs!(WIDE, c, x, tw, last);
+    macro_rules! pair {
+        ($j:expr) => {
+            if 2 * $j < N {
+                let p = LaneSlice {
+                    h1: &tl.h1[$j..],
+                    h2: &tl.h2[$j..],
+                    h4: &tl.h4[$j..],
+                };
+                x[2 * $j] = load(&v[2 * $j]);
+                x[2 * $j + 1] = load(&v[2 * $j + 1]);
+                inv_in_vector!(WIDE, c, x[2 * $j], x[2 * $j + 1], p);
+            }
+        };
+    }
+    inv_schedule!(stage, pair);
     for (vr, &xr) in v.iter_mut().zip(x.iter()) {
         store(vr, xr);
     }
 }
 
 /// Number of stages one register pass takes when `rem` vector-apart stages remain above the
-/// leaves of a block.
-fn pass_stages(rem: u32) -> u32 {
-    match rem {
+/// leaves of a block of `vecs` vectors.
+///
+/// A pass touches `2^k` lines `vecs / 2^k` vectors apart; when that stride is a multiple of
+/// 4 KiB all of them fall into one set of the (8-way) L1 data cache, so such passes take at
+/// most 3 stages. Otherwise 4 stages (16 registers) where that finishes the block evenly.
+fn pass_stages(rem: u32, vecs: usize) -> u32 {
+    let max = if (vecs >> 4) * 64 >= 4096 { 3 } else { 4 };
+    let k = match rem {
         0..=4 => rem,
-        5 => 3,
-        6 => 3,
+        5 | 6 => 3,
         7 => 4,
         _ => 3,
-    }
+    };
+    k.min(max)
 }
 
 /// Data shared by the recursive drivers.
@@ -691,21 +884,26 @@ fn pass_stages(rem: u32) -> u32 {
 struct Run<'a> {
     c: Ctx,
     tb: &'a [Twiddle],
-    tl: &'a [Lanes],
-    last: Option<(Tw, Tw)>,
+    tl: &'a LaneTables,
+    last: Option<&'a (Twiddle, Twiddle)>,
+    /// Vectors per leaf: 8 or 16.
+    leaf: usize,
 }
 
 /// Forward transform of the block `v` (stage `s`, index `i`), depth first: register passes
 /// until the block is one leaf of [`LEAF_VECS`] vectors.
 #[target_feature(enable = "avx512f,avx512dq")]
-fn fwd_block<const WIDE: bool>(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
-    let rem = (v.len() / LEAF_VECS).trailing_zeros();
+fn fwd_block<const WIDE: bool>(r: &Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
+    let rem = (v.len() / r.leaf).trailing_zeros();
     if rem == 0 {
-        let p = i * LEAF_VECS / 2 * PACKET;
-        let tl = &r.tl[p..p + LEAF_VECS / 2 * PACKET];
-        return fwd_leaf::<WIDE, LEAF_VECS>(r.c, v, r.tb, tl, s, i);
+        let tl = r.tl.at(i * r.leaf / 2);
+        return if r.leaf == 8 {
+            fwd_leaf::<WIDE, 8>(r.c, v, r.tb, tl, s, i)
+        } else {
+            fwd_leaf::<WIDE, 16>(r.c, v, r.tb, tl, s, i)
+        };
     }
-    let k = pass_stages(rem);
+    let k = pass_stages(rem, v.len());
     match k {
         1 => fwd_pass::<WIDE, 2>(r.c, v, r.tb, s, i),
         2 => fwd_pass::<WIDE, 4>(r.c, v, r.tb, s, i),
@@ -721,15 +919,18 @@ fn fwd_block<const WIDE: bool>(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: 
 
 /// Inverse transform of the block `v`: the mirror of [`fwd_block`] (children first).
 #[target_feature(enable = "avx512f,avx512dq")]
-fn inv_block<const WIDE: bool>(r: Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
+fn inv_block<const WIDE: bool>(r: &Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
     let last = if s == 0 { r.last } else { None };
-    let rem = (v.len() / LEAF_VECS).trailing_zeros();
+    let rem = (v.len() / r.leaf).trailing_zeros();
     if rem == 0 {
-        let p = i * LEAF_VECS / 2 * PACKET;
-        let tl = &r.tl[p..p + LEAF_VECS / 2 * PACKET];
-        return inv_leaf::<WIDE, LEAF_VECS>(r.c, v, r.tb, tl, s, i, last);
+        let tl = r.tl.at(i * r.leaf / 2);
+        return if r.leaf == 8 {
+            inv_leaf::<WIDE, 8>(r.c, v, r.tb, tl, s, i, last)
+        } else {
+            inv_leaf::<WIDE, 16>(r.c, v, r.tb, tl, s, i, last)
+        };
     }
-    let k = pass_stages(rem) as usize;
+    let k = pass_stages(rem, v.len()) as usize;
     let sub = v.len() >> k;
     for (ch, block) in v.chunks_exact_mut(sub).enumerate() {
         inv_block::<WIDE>(r, block, s + k, (i << k) + ch);
@@ -747,17 +948,18 @@ fn forward<const WIDE: bool>(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
     let c = ctx::<WIDE>(t.q.value());
     let (v, rest) = a.as_chunks_mut::<LANES>();
     debug_assert!(rest.is_empty());
-    let (tb, tl) = (&k.fwd_b[..], &k.fwd_l[..]);
+    let (tb, tl) = (&k.fwd_b[..], &k.fwd_l);
     match v.len() {
-        2 => fwd_leaf::<WIDE, 2>(c, v, tb, tl, 0, 0),
-        4 => fwd_leaf::<WIDE, 4>(c, v, tb, tl, 0, 0),
-        8 => fwd_leaf::<WIDE, 8>(c, v, tb, tl, 0, 0),
+        2 => fwd_leaf::<WIDE, 2>(c, v, tb, tl.at(0), 0, 0),
+        4 => fwd_leaf::<WIDE, 4>(c, v, tb, tl.at(0), 0, 0),
+        8 => fwd_leaf::<WIDE, 8>(c, v, tb, tl.at(0), 0, 0),
         _ => fwd_block::<WIDE>(
-            Run {
+            &Run {
                 c,
                 tb,
                 tl,
                 last: None,
+                leaf: k.leaf,
             },
             v,
             0,
@@ -771,13 +973,24 @@ fn inverse<const WIDE: bool>(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
     let c = ctx::<WIDE>(t.q.value());
     let (v, rest) = a.as_chunks_mut::<LANES>();
     debug_assert!(rest.is_empty());
-    let (tb, tl) = (&k.inv_b[..], &k.inv_l[..]);
-    let last = Some((bcast(&k.n_inv), bcast(&k.w1_n_inv)));
+    let (tb, tl) = (&k.inv_b[..], &k.inv_l);
+    let last = Some(&k.last);
     match v.len() {
-        2 => inv_leaf::<WIDE, 2>(c, v, tb, tl, 0, 0, last),
-        4 => inv_leaf::<WIDE, 4>(c, v, tb, tl, 0, 0, last),
-        8 => inv_leaf::<WIDE, 8>(c, v, tb, tl, 0, 0, last),
-        _ => inv_block::<WIDE>(Run { c, tb, tl, last }, v, 0, 0),
+        2 => inv_leaf::<WIDE, 2>(c, v, tb, tl.at(0), 0, 0, last),
+        4 => inv_leaf::<WIDE, 4>(c, v, tb, tl.at(0), 0, 0, last),
+        8 => inv_leaf::<WIDE, 8>(c, v, tb, tl.at(0), 0, 0, last),
+        _ => inv_block::<WIDE>(
+            &Run {
+                c,
+                tb,
+                tl,
+                last,
+                leaf: k.leaf,
+            },
+            v,
+            0,
+            0,
+        ),
     }
 }
 
