@@ -779,7 +779,7 @@ fn fwd_leaf<const WIDE: bool, const N: usize>(
     }
     macro_rules! stage {
         ($lo:expr, $size:expr) => {
-            if $size <= N && $lo < N {
+            if $lo + $size <= N {
                 let (lo, h) = ($lo, $size / 2);
                 let t = (N / $size).trailing_zeros() as usize;
                 let w = btw!(tb, s, i, t, lo / $size);
@@ -822,7 +822,7 @@ fn inv_leaf<const WIDE: bool, const N: usize>(
     let mut x = [_mm512_setzero_si512(); N];
     macro_rules! stage {
         ($lo:expr, $size:expr) => {
-            if $size <= N && $lo < N {
+            if $lo + $size <= N {
                 let (lo, h) = ($lo, $size / 2);
                 let t = (N / $size).trailing_zeros() as usize;
                 match last {
