@@ -487,23 +487,25 @@ fn inv_pass<const WIDE: bool, const N: usize>(
         for (r, xr) in x.iter_mut().enumerate() {
             *xr = load(&v[j + r * stride]);
         }
-        for t in (0..k).rev() {
+        for t in (1..k).rev() {
             let h = N >> (t + 1);
             for b in 0..(1usize << t) {
-                match last {
-                    Some(last) if t == 0 => {
-                        let (tn, tw1) = (bcast(&last.0), bcast(&last.1));
-                        for r in 0..h {
-                            (x[r], x[r + h]) = inv_last_bfly::<WIDE>(c, x[r], x[r + h], tn, tw1);
-                        }
-                    }
-                    _ => {
-                        let w = btw!(tb, s, i, t, b);
-                        for r in 2 * h * b..2 * h * b + h {
-                            (x[r], x[r + h]) = inv_bfly::<WIDE>(c, x[r], x[r + h], w);
-                        }
-                    }
+                let w = btw!(tb, s, i, t, b);
+                for r in 2 * h * b..2 * h * b + h {
+                    (x[r], x[r + h]) = inv_bfly::<WIDE>(c, x[r], x[r + h], w);
                 }
+            }
+        }
+        let h = N / 2;
+        if let Some(last) = last {
+            let (tn, tw1) = (bcast(&last.0), bcast(&last.1));
+            for r in 0..h {
+                (x[r], x[r + h]) = inv_last_bfly::<WIDE>(c, x[r], x[r + h], tn, tw1);
+            }
+        } else {
+            let w = btw!(tb, s, i, 0, 0);
+            for r in 0..h {
+                (x[r], x[r + h]) = inv_bfly::<WIDE>(c, x[r], x[r + h], w);
             }
         }
         for (r, &xr) in x.iter().enumerate() {
