@@ -84,7 +84,7 @@ fn companion(q: u64, wide: bool, w: u64) -> u64 {
 /// Moduli below this bound use the wide class (lazy bound `4q`, values below `8q < 2^63`).
 const WIDE_LIMIT: u64 = 1 << 60;
 
-/// Per-lane twiddles `(w, ws, ws >> 32)` of one in-vector stage for one pair of vectors:
+/// Per-lane twiddles `(w, ws)` of one in-vector stage for one pair of vectors:
 /// `L` distinct twiddles (8 for `half = 1`, 4 for `half = 2`, 2 for `half = 4`), aligned to
 /// their size so that each loads (or broadcast-loads) as one piece. Layouts at
 /// [`packet_index`].
@@ -93,7 +93,6 @@ const WIDE_LIMIT: u64 = 1 << 60;
 struct Packet<const L: usize> {
     w: [u64; L],
     ws: [u64; L],
-    ws_hi: [u64; L],
 }
 
 /// [`Packet`] for `half = 1`, 64-byte aligned.
@@ -110,7 +109,8 @@ struct Packet2(Packet<4>);
 struct Packet4(Packet<2>);
 
 /// The per-lane twiddles of the in-vector stages, one packet per pair of vectors and stage
-/// (21 bytes per coefficient, no duplicates).
+/// (14 bytes per coefficient, no duplicates; `ws >> 32` is recomputed, on a shift port that
+/// the multiplications leave idle, rather than streamed from memory).
 #[derive(Clone, Debug, Default)]
 struct LaneTables {
     h1: Vec<Packet1>,
@@ -123,11 +123,9 @@ impl LaneTables {
     fn new(n: usize, q: u64, wide: bool, tw: &[u64]) -> Self {
         fn packet<const L: usize>(q: u64, wide: bool, tw: &[u64], k: [usize; L]) -> Packet<L> {
             let w = k.map(|k| tw[k]);
-            let ws = w.map(|w| companion(q, wide, w));
             Packet {
                 w,
-                ws,
-                ws_hi: ws.map(|x| x >> 32),
+                ws: w.map(|w| companion(q, wide, w)),
             }
         }
         let pairs = n / 16;
@@ -328,14 +326,13 @@ fn bcast(t: &Twiddle) -> Tw {
 fn lane_tw1(p: &Packet1) -> Tw {
     // SAFETY: each field is 64 readable bytes, 64-byte aligned (`Packet1` is 64-byte aligned
     // and its fields are 64 bytes long).
-    let (w, ws, ws_hi) = unsafe {
+    let (w, ws) = unsafe {
         (
             _mm512_load_si512(p.0.w.as_ptr().cast()),
             _mm512_load_si512(p.0.ws.as_ptr().cast()),
-            _mm512_load_si512(p.0.ws_hi.as_ptr().cast()),
         )
     };
-    lane_tw(w, ws, ws_hi)
+    lane_tw(w, ws)
 }
 
 /// Per-lane twiddle of a `half = 2` packet: each 256-bit field broadcast to both halves.
@@ -343,18 +340,13 @@ fn lane_tw1(p: &Packet1) -> Tw {
 #[target_feature(enable = "avx512f")]
 fn lane_tw2(p: &Packet2) -> Tw {
     // SAFETY: each field is 32 readable bytes, 32-byte aligned.
-    let (w, ws, ws_hi) = unsafe {
+    let (w, ws) = unsafe {
         (
             _mm256_load_si256(p.0.w.as_ptr().cast()),
             _mm256_load_si256(p.0.ws.as_ptr().cast()),
-            _mm256_load_si256(p.0.ws_hi.as_ptr().cast()),
         )
     };
-    lane_tw(
-        _mm512_broadcast_i64x4(w),
-        _mm512_broadcast_i64x4(ws),
-        _mm512_broadcast_i64x4(ws_hi),
-    )
+    lane_tw(_mm512_broadcast_i64x4(w), _mm512_broadcast_i64x4(ws))
 }
 
 /// Per-lane twiddle of a `half = 4` packet: each 128-bit field broadcast to all four lanes.
@@ -362,23 +354,19 @@ fn lane_tw2(p: &Packet2) -> Tw {
 #[target_feature(enable = "avx512f,avx512dq")]
 fn lane_tw4(p: &Packet4) -> Tw {
     // SAFETY: each field is 16 readable bytes, 16-byte aligned.
-    let (w, ws, ws_hi) = unsafe {
+    let (w, ws) = unsafe {
         (
             _mm_load_si128(p.0.w.as_ptr().cast()),
             _mm_load_si128(p.0.ws.as_ptr().cast()),
-            _mm_load_si128(p.0.ws_hi.as_ptr().cast()),
         )
     };
-    lane_tw(
-        _mm512_broadcast_i64x2(w),
-        _mm512_broadcast_i64x2(ws),
-        _mm512_broadcast_i64x2(ws_hi),
-    )
+    lane_tw(_mm512_broadcast_i64x2(w), _mm512_broadcast_i64x2(ws))
 }
 
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn lane_tw(w: __m512i, ws: __m512i, ws_hi: __m512i) -> Tw {
+fn lane_tw(w: __m512i, ws: __m512i) -> Tw {
+    let ws_hi = _mm512_srli_epi64::<32>(ws);
     Tw {
         w,
         ws,
