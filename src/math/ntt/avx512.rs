@@ -577,6 +577,26 @@ macro_rules! inv_regs {
     }};
 }
 
+/// Loads (`$op = load`) or stores (`$op = store`) the registers `$x` of step `$j` of a register
+/// pass over the block at `$p` (`$x.len() * $stride` vectors): register `r` is vector
+/// `$j + r $stride`. Raw addressing instead of slice indexing: the bounds checks of `N` indices
+/// per step cost more scalar work than the pass body leaves room for.
+macro_rules! pass_io {
+    (load, $p:expr, $x:expr, $j:expr, $stride:expr) => {
+        for r in 0..$x.len() {
+            // SAFETY: `$j < $stride` and `r < N`, so vector `$j + r $stride` lies inside the
+            // block of `N $stride` vectors that `$p` points to (callers check the length).
+            $x[r] = unsafe { _mm512_loadu_si512($p.add(($j + r * $stride) * LANES).cast()) };
+        }
+    };
+    (store, $p:expr, $x:expr, $j:expr, $stride:expr) => {
+        for r in 0..$x.len() {
+            // SAFETY: as for `load`; the block is exclusively borrowed by the caller.
+            unsafe { _mm512_storeu_si512($p.add(($j + r * $stride) * LANES).cast(), $x[r]) };
+        }
+    };
+}
+
 /// One forward register pass: stages `s .. s + log2 N` of the block `v` (index `i`).
 #[target_feature(enable = "avx512f,avx512dq")]
 fn fwd_pass<const WIDE: bool, const N: usize>(
@@ -587,19 +607,18 @@ fn fwd_pass<const WIDE: bool, const N: usize>(
     i: usize,
 ) {
     let stride = v.len() / N;
+    assert_eq!(stride * N, v.len());
+    let p = v.as_mut_ptr().cast::<u64>();
     for j in 0..stride {
         let mut x = [_mm512_setzero_si512(); N];
-        for (r, xr) in x.iter_mut().enumerate() {
-            *xr = load(&v[j + r * stride]);
-        }
+        pass_io!(load, p, x, j, stride);
         fwd_regs!(WIDE, c, x, tb, s, i);
-        for (r, &xr) in x.iter().enumerate() {
-            store(&mut v[j + r * stride], xr);
-        }
+        pass_io!(store, p, x, j, stride);
     }
 }
 
-/// One inverse register pass: stages `s + log2 N - 1` down to `s` of the block `v`.
+/// One inverse register pass: stages `s + log2 N - 1` down to `s` of the block `v`; with
+/// `last`, stage `s = 0` is the transform's last, fused with `1/n`.
 #[target_feature(enable = "avx512f,avx512dq")]
 fn inv_pass<const WIDE: bool, const N: usize>(
     c: Ctx,
@@ -610,14 +629,25 @@ fn inv_pass<const WIDE: bool, const N: usize>(
     last: Option<&(Twiddle, Twiddle)>,
 ) {
     let stride = v.len() / N;
-    for j in 0..stride {
-        let mut x = [_mm512_setzero_si512(); N];
-        for (r, xr) in x.iter_mut().enumerate() {
-            *xr = load(&v[j + r * stride]);
+    assert_eq!(stride * N, v.len());
+    let p = v.as_mut_ptr().cast::<u64>();
+    // Two loops, so that the choice is made once and not per step.
+    match last {
+        Some(last) => {
+            for j in 0..stride {
+                let mut x = [_mm512_setzero_si512(); N];
+                pass_io!(load, p, x, j, stride);
+                inv_regs!(WIDE, c, x, tb, s, i, Some(last));
+                pass_io!(store, p, x, j, stride);
+            }
         }
-        inv_regs!(WIDE, c, x, tb, s, i, last);
-        for (r, &xr) in x.iter().enumerate() {
-            store(&mut v[j + r * stride], xr);
+        None => {
+            for j in 0..stride {
+                let mut x = [_mm512_setzero_si512(); N];
+                pass_io!(load, p, x, j, stride);
+                inv_regs!(WIDE, c, x, tb, s, i, None::<&(Twiddle, Twiddle)>);
+                pass_io!(store, p, x, j, stride);
+            }
         }
     }
 }
