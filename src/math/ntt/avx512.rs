@@ -1,30 +1,49 @@
 #![allow(unsafe_code)]
 //! AVX-512F/DQ NTT kernels: eight 64-bit lanes, any prime `q < 2^62`.
 //!
-//! Same transform and same lazy ranges as [`super::scalar`] (Harvey's butterflies with Shoup
-//! twiddles, Harvey, "Faster arithmetic for number-theoretic transforms", J. Symb. Comp. 2014;
-//! merged negacyclic Cooley–Tukey / Gentleman–Sande of Longa and Naehrig, CANS 2016,
-//! Algorithms 1 and 2); only the schedule differs, and every output is fully reduced, so the
-//! result is bit-identical to the scalar one.
+//! The transform is the one of [`super::scalar`]: the merged negacyclic Cooley–Tukey forward
+//! and Gentleman–Sande inverse transforms (Longa and Naehrig, "Speeding up the Number
+//! Theoretic Transform for Faster Ideal Lattice-Based Cryptography", CANS 2016, Algorithms 1
+//! and 2) with Harvey's lazy butterflies and Shoup's precomputed-quotient multiplication
+//! (Harvey, "Faster arithmetic for number-theoretic transforms", J. Symb. Comp. 2014). Only the
+//! lazy ranges and the schedule differ; every output is fully reduced, so the result is
+//! bit-identical to the scalar one.
 //!
-//! ## The Shoup product without a 64×64→128 multiplier
-//! AVX-512F has no high-half 64-bit product. The Shoup quotient `floor(y w' / 2^64)` is built
-//! from the four 32×32→64 partial products of `vpmuludq` (see [`mul_shoup_lazy`] for the exact
-//! carry bookkeeping); the two low products `y w` and `quot q` modulo `2^64` are single
-//! `vpmullq` (AVX-512DQ). The remainder is exact modulo `2^64` because it lies in `[0, 2q)`.
+//! ## Shoup products without a 64×64→128 multiplier
+//! AVX-512F has no high half of a 64-bit product. The Shoup quotient `floor(y ws / 2^e)` is
+//! estimated from three of the four 32×32→64 partial products (`vpmuludq`); the low product
+//! is dropped, so the estimate may fall up to 3 short and the remainder `y w - quot q` (two
+//! `vpmullq`, AVX-512DQ) lies in `[0, 4q)` instead of `[0, 2q)`. [`mul_lazy`] has the proof.
+//! That saves a fifth of the vector operations of an exact emulation.
+//!
+//! ## Two range classes
+//! * **Wide** (`q < 2^60`, [`WIDE_LIMIT`]): lazy bound `b = 4q`; the forward keeps values in
+//!   `[0, 8q)`, the inverse in `[0, 4q)`, all below `2^63`. The product range `[0, 4q)` fits
+//!   as is, and with `y < 2^63` the companion can be scaled by `2^63`, which lets one 64-bit
+//!   addition replace a shift and an addition in the quotient.
+//! * **General** (`q < 2^62`): lazy bound `b = 2q` (Harvey's `[0, 4q)` forward, `[0, 2q)`
+//!   inverse); each product gets one conditional subtraction back to `[0, 2q)`.
+//!
+//! The butterflies ([`fwd_bfly`], [`inv_bfly`]) state the ranges and check them with
+//! `debug_assert!`. On AMD Zen 4, which executes 512-bit operations in two halves, the
+//! throughput is close to two vector operations per cycle whatever their kind, so the design
+//! counts operations: 15 per forward butterfly in the wide class (3 `vpmuludq`, 2 `vpmullq`,
+//! 1 `vpminuq`, 9 additions, subtractions and shifts).
 //!
 //! ## Schedule
-//! * The stages whose butterflies are at least one vector apart (`half >= 8`) run as
-//!   *register passes*: `N` vectors (`N = 2^k`, k <= 4) `stride` apart are loaded, `k` stages
-//!   are applied in registers with broadcast twiddles, and the vectors are stored back. The
-//!   passes recurse depth first, so once a block fits in L1 it stays there.
-//! * A *leaf* holds up to 16 vectors (128 coefficients): the last (forward) or first (inverse)
-//!   four vector-apart stages, then the three stages inside a vector (`half = 4, 2, 1`), done on
-//!   pairs of vectors with `vshufi64x2`/`vpunpck*qdq`/`vpermt2q` so that each butterfly again
-//!   works on whole registers. Those stages use per-lane twiddles stored in consumption order,
-//!   64-byte aligned. The forward leaf also makes the result canonical.
-//! * The inverse's last stage (`half = n/2`) is fused with the scaling by `1/n`:
-//!   `(x + y)·n^-1` and `(x - y)·(w n^-1)`, then one conditional subtraction.
+//! * Stages whose butterflies are at least one vector apart run as *register passes*
+//!   ([`fwd_pass`]): `N = 2^k` vectors `stride` apart (`k <= 4`, at most 3 when the stride is a
+//!   multiple of 4 KiB, which would map all of them to one L1 set) go through `k` stages in
+//!   registers with broadcast twiddles. Passes recurse depth first, so a block that fits in L1
+//!   stays there for the rest of its stages.
+//! * A *leaf* ([`fwd_leaf`]) takes 16 vectors (128 coefficients) through their last four
+//!   vector-apart stages and the three stages inside a vector, depth first so that few
+//!   registers are live. The in-vector stages work on pairs of vectors interleaved lane by lane
+//!   (two shuffles per stage and pair); their per-lane twiddles need no duplication, are
+//!   stored in consumption order and aligned to their load size ([`LaneTables`], 14 bytes per
+//!   coefficient). The forward leaf also reduces the result to `[0, q)`.
+//! * The inverse's last stage (`half = n/2`) is fused with the factor `1/n`:
+//!   `(x + y) n^-1` and `(x - y) (w n^-1)`, then the reduction to `[0, q)`.
 //!
 //! Transforms shorter than 16 coefficients use the scalar kernels.
 
@@ -35,7 +54,7 @@ use core::arch::x86_64::*;
 const LANES: usize = 8;
 /// Smallest transform done with vectors: one pair of vectors.
 const MIN_N: usize = 2 * LANES;
-/// Vectors in the largest leaf (16 vectors: 4 vector-apart stages + 3 in-vector stages).
+/// Vectors per leaf (16 vectors: 4 vector-apart stages and the 3 in-vector stages).
 const LEAF_VECS: usize = 16;
 
 /// Zero-sized proof that the CPU has AVX-512F and AVX-512DQ.
@@ -173,8 +192,6 @@ pub(crate) struct Avx512Tables {
     inv_l: LaneTables,
     /// `n^-1` and `inv[1] n^-1`, for the fused last inverse stage.
     last: (Twiddle, Twiddle),
-    /// Vectors per leaf.
-    leaf: usize,
 }
 
 /// Twiddle indices (into `Tables::fwd`/`inv`) of the packets of pair `p`: `half = 4`, `2`, `1`.
@@ -238,7 +255,6 @@ impl Avx512Tables {
                 Twiddle::new(q, wide, t.n_inv),
                 Twiddle::new(q, wide, t.q.mul(t.inv[1], t.n_inv)),
             ),
-            leaf: LEAF_VECS,
         }
     }
 
@@ -904,22 +920,16 @@ struct Run<'a> {
     tb: &'a [Twiddle],
     tl: &'a LaneTables,
     last: Option<&'a (Twiddle, Twiddle)>,
-    /// Vectors per leaf: 8 or 16.
-    leaf: usize,
 }
 
 /// Forward transform of the block `v` (stage `s`, index `i`), depth first: register passes
 /// until the block is one leaf of [`LEAF_VECS`] vectors.
 #[target_feature(enable = "avx512f,avx512dq")]
 fn fwd_block<const WIDE: bool>(r: &Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
-    let rem = (v.len() / r.leaf).trailing_zeros();
+    let rem = (v.len() / LEAF_VECS).trailing_zeros();
     if rem == 0 {
-        let tl = r.tl.at(i * r.leaf / 2);
-        return if r.leaf == 8 {
-            fwd_leaf::<WIDE, 8>(r.c, v, r.tb, tl, s, i)
-        } else {
-            fwd_leaf::<WIDE, 16>(r.c, v, r.tb, tl, s, i)
-        };
+        let tl = r.tl.at(i * LEAF_VECS / 2);
+        return fwd_leaf::<WIDE, LEAF_VECS>(r.c, v, r.tb, tl, s, i);
     }
     let k = pass_stages(rem, v.len());
     match k {
@@ -939,14 +949,10 @@ fn fwd_block<const WIDE: bool>(r: &Run<'_>, v: &mut [[u64; LANES]], s: usize, i:
 #[target_feature(enable = "avx512f,avx512dq")]
 fn inv_block<const WIDE: bool>(r: &Run<'_>, v: &mut [[u64; LANES]], s: usize, i: usize) {
     let last = if s == 0 { r.last } else { None };
-    let rem = (v.len() / r.leaf).trailing_zeros();
+    let rem = (v.len() / LEAF_VECS).trailing_zeros();
     if rem == 0 {
-        let tl = r.tl.at(i * r.leaf / 2);
-        return if r.leaf == 8 {
-            inv_leaf::<WIDE, 8>(r.c, v, r.tb, tl, s, i, last)
-        } else {
-            inv_leaf::<WIDE, 16>(r.c, v, r.tb, tl, s, i, last)
-        };
+        let tl = r.tl.at(i * LEAF_VECS / 2);
+        return inv_leaf::<WIDE, LEAF_VECS>(r.c, v, r.tb, tl, s, i, last);
     }
     let k = pass_stages(rem, v.len()) as usize;
     let sub = v.len() >> k;
@@ -977,7 +983,6 @@ fn forward<const WIDE: bool>(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
                 tb,
                 tl,
                 last: None,
-                leaf: k.leaf,
             },
             v,
             0,
@@ -997,18 +1002,7 @@ fn inverse<const WIDE: bool>(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
         2 => inv_leaf::<WIDE, 2>(c, v, tb, tl.at(0), 0, 0, last),
         4 => inv_leaf::<WIDE, 4>(c, v, tb, tl.at(0), 0, 0, last),
         8 => inv_leaf::<WIDE, 8>(c, v, tb, tl.at(0), 0, 0, last),
-        _ => inv_block::<WIDE>(
-            &Run {
-                c,
-                tb,
-                tl,
-                last,
-                leaf: k.leaf,
-            },
-            v,
-            0,
-            0,
-        ),
+        _ => inv_block::<WIDE>(&Run { c, tb, tl, last }, v, 0, 0),
     }
 }
 
