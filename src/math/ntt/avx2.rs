@@ -804,6 +804,73 @@ mod tests {
         ]
     }
 
+    /// `mul_lazy` on adversarial operands: the result is congruent to `y w` and below `4q`,
+    /// for both classes, at the largest `y` each class admits.
+    #[test]
+    fn avx2_mul_lazy_bound() -> Result<()> {
+        if Avx2::detect().is_none() {
+            println!("skipped: this CPU lacks AVX2");
+            return Ok(());
+        }
+        #[target_feature(enable = "avx2")]
+        fn run<const WIDE: bool>(q: u64, y: [u64; LANES], t: &Twiddle) -> [u64; LANES] {
+            let mut out = [0u64; LANES];
+            store(
+                &mut out,
+                mul_lazy::<WIDE>(ctx::<WIDE>(q), load(&y), bcast(t)),
+            );
+            out
+        }
+        for q in primes()? {
+            let wide = q < WIDE_LIMIT;
+            let y_max = if wide { (1u64 << 63) - 1 } else { u64::MAX };
+            let mut rng = random_vec(q, 64, q);
+            rng.extend([0, 1, q - 1, q, 2 * q - 1]);
+            for (k, &w) in rng.iter().enumerate() {
+                let w = w % q;
+                let t = Twiddle::new(q, wide, w);
+                for y in [
+                    [0, 1, y_max, y_max - 1],
+                    [
+                        y_max - q,
+                        rng[(k + 1) % rng.len()] | (y_max >> 1),
+                        y_max / 3,
+                        4 * q - 1,
+                    ],
+                ] {
+                    let got = if wide {
+                        // SAFETY: `detect` saw AVX2 above.
+                        unsafe { run::<true>(q, y, &t) }
+                    } else {
+                        // SAFETY: as above.
+                        unsafe { run::<false>(q, y, &t) }
+                    };
+                    for (&y, &r) in y.iter().zip(&got) {
+                        let want = u128::from(y) * u128::from(w) % u128::from(q);
+                        assert!(u128::from(r) < 4 * u128::from(q), "q={q} w={w} y={y}");
+                        assert_eq!(u128::from(r) % u128::from(q), want, "q={q} w={w} y={y}");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The class boundary: `q < 2^60` is wide, larger moduli are general.
+    #[test]
+    fn avx2_class_boundary() -> Result<()> {
+        let Some(token) = Avx2::detect() else {
+            println!("skipped: this CPU lacks AVX2");
+            return Ok(());
+        };
+        for (bits, wide) in [(60, true), (61, false), (62, false), (30, true)] {
+            let q = largest_ntt_prime(bits, 1 << 17)?;
+            let tables = super::super::Tables::new(16, crate::math::modulus::Modulus::new(q)?)?;
+            assert_eq!(Avx2Tables::new(token, &tables).wide, wide, "bits={bits}");
+        }
+        Ok(())
+    }
+
     #[test]
     fn avx2_matches_scalar_bit_for_bit() -> Result<()> {
         if Avx2::detect().is_none() {
