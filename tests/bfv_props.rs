@@ -8,7 +8,8 @@
     clippy::expect_used,
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
-    clippy::cast_possible_wrap
+    clippy::cast_possible_wrap,
+    clippy::needless_range_loop
 )]
 
 use migrationfhe::bfv::{
