@@ -4,9 +4,11 @@ use super::noise::{self, NoiseEstimate};
 use super::params::Parameters;
 use crate::error::{Error, Result};
 use crate::math::poly::{Coeff, Ntt, Poly};
-use crate::rlwe::{encrypt_zero_pk, encrypt_zero_sk, phase, PublicKey, SecretKey};
+use crate::math::sampling::{expand_seed, gaussian_rns, ternary_rns, Domain};
+use crate::rlwe::{PublicKey, SecretKey, DOMAIN_CIPHERTEXT};
 use rand_core::{CryptoRng, RngCore};
 use std::sync::Arc;
+use zeroize::Zeroize;
 
 /// A plaintext: a polynomial of `Z_t[X]/(X^N + 1)`, coefficients in `[0, t)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,12 +214,25 @@ impl Ciphertext {
         if **pk_context(pk) != **params.ring().ctx_q() {
             return Err(Error::ContextMismatch);
         }
-        let [c0, c1] = encrypt_zero_pk(pk, rng)?;
-        let mut c0 = c0.into_coeff();
-        c0.add_assign(&pt.scaled(params.max_level())?)?;
+        // (b u + e_0 + round(Q m/t), a u + e_1): u in NTT form (L transforms), two products,
+        // back to coefficients (2L), errors and message added in coefficient form; the same
+        // values as `rlwe::encrypt_zero_pk` plus the message, with 3L transforms instead of 5L.
+        let ctx = params.ring().ctx_q();
+        let n = params.degree();
+        let level = params.max_level();
+        let u_res = ternary_rns(rng, ctx.moduli(), n)?;
+        let mut u = Poly::<Coeff>::from_raw(ctx, level, u_res.to_vec()).into_ntt();
+        let e0 = gaussian_rns(rng, ctx.moduli(), n)?;
+        let e1 = gaussian_rns(rng, ctx.moduli(), n)?;
+        let mut c0 = pk.b.mul(&u)?.into_coeff();
+        let mut c1 = pk.a.mul(&u)?.into_coeff();
+        u.zeroize();
+        add_residues(&mut c0, &e0);
+        add_residues(&mut c1, &e1);
+        c0.add_assign(&pt.scaled(level)?)?;
         Ok(Self {
             params: Arc::clone(params),
-            polys: vec![c0, c1.into_coeff()],
+            polys: vec![c0, c1],
             seed: None,
             noise: noise::fresh_pk(params),
         })
@@ -239,12 +254,22 @@ impl Ciphertext {
         }
         let mut seed = [0u8; 32];
         rng.fill_bytes(&mut seed);
-        let [c0, c1] = encrypt_zero_sk(sk, &seed, rng)?;
-        let mut c0 = c0.into_coeff();
-        c0.add_assign(&pt.scaled(params.max_level())?)?;
+        // (-a s + e + round(Q m/t), a), a expanded from the seed as in `rlwe::encrypt_zero_sk`
+        // (same values), with 2L transforms.
+        let ctx = params.ring().ctx_q();
+        let n = params.degree();
+        let level = params.max_level();
+        let a_data = expand_seed(&seed, Domain::new(DOMAIN_CIPHERTEXT, 0), ctx.moduli(), n)?;
+        let a = Poly::<Ntt>::from_raw(ctx, level, a_data);
+        let e = gaussian_rns(rng, ctx.moduli(), n)?;
+        let mut as_ = a.mul(sk.s_q())?;
+        as_.neg_assign();
+        let mut c0 = as_.into_coeff();
+        add_residues(&mut c0, &e);
+        c0.add_assign(&pt.scaled(level)?)?;
         Ok(Self {
             params: Arc::clone(params),
-            polys: vec![c0, c1.into_coeff()],
+            polys: vec![c0, a.into_coeff()],
             seed: Some(seed),
             noise: noise::fresh_sk(params),
         })
@@ -357,13 +382,42 @@ impl Ciphertext {
         Plaintext::from_coefficients(&self.params, out)
     }
 
-    /// `φ = c_0 + c_1 s + …` in coefficient form.
+    /// `φ = c_0 + c_1 s + …` in coefficient form: `c_1, …` to NTT form, Horner in NTT form,
+    /// back to coefficients, `c_0` added there (`2L` transforms for degree 1).
     fn phase_coeff(&self, sk: &SecretKey) -> Result<Poly<Coeff>> {
         if **sk.params() != **self.params.ring() {
             return Err(Error::ContextMismatch);
         }
-        let ntt: Vec<Poly<Ntt>> = self.polys.iter().map(|p| p.clone().into_ntt()).collect();
-        Ok(phase(sk, &ntt)?.into_coeff())
+        let level = self.level();
+        let s = if level == sk.s_q().limbs() {
+            None
+        } else {
+            Some(sk.s_q().prefix(level)?)
+        };
+        let s = s.as_ref().unwrap_or(sk.s_q());
+        let (c0, rest) = self.polys.split_first().ok_or(Error::InvalidOperation {
+            reason: "empty ciphertext",
+        })?;
+        // Horner: ((c_d s + c_{d-1}) s + … + c_1) s.
+        let mut acc: Option<Poly<Ntt>> = None;
+        for c in rest.iter().rev() {
+            let c = c.clone().into_ntt();
+            acc = Some(match acc {
+                None => c,
+                Some(mut a) => {
+                    a.mul_assign(s)?;
+                    a.add_assign(&c)?;
+                    a
+                }
+            });
+        }
+        let mut acc = acc.ok_or(Error::InvalidOperation {
+            reason: "a ciphertext has at least two polynomials",
+        })?;
+        acc.mul_assign(s)?;
+        let mut ph = acc.into_coeff();
+        ph.add_assign(c0)?;
+        Ok(ph)
     }
 
     /// Measured invariant noise budget in bits: `log2(Q_l) - log2‖[t·φ]_Q‖∞ - 1`, clamped at 0
@@ -418,6 +472,22 @@ impl Ciphertext {
             max_log = max_log.max(words_log2(&v.magnitude));
         }
         Ok((words_log2(lt.basis_q.product_words()), max_log))
+    }
+}
+
+/// `p += e` for a limb-major residue vector `e` (same primes and length).
+fn add_residues(p: &mut Poly<Coeff>, e: &[u64]) {
+    let n = p.context().degree();
+    let ctx = Arc::clone(p.context());
+    for ((x, y), q) in p
+        .residues_mut()
+        .chunks_exact_mut(n)
+        .zip(e.chunks_exact(n))
+        .zip(ctx.moduli())
+    {
+        for (a, &b) in x.iter_mut().zip(y) {
+            *a = q.add(*a, b);
+        }
     }
 }
 

@@ -440,76 +440,52 @@ impl Evaluator {
         let n = params.degree();
         let mt = params.mul_tables(level)?;
         let k = mt.k;
-        let ctx_r = params.aux_context();
-        let extend = |p: &Poly<Coeff>| -> Result<(Poly<Ntt>, Poly<Ntt>)> {
-            let mut r = vec![0u64; k * n];
-            mt.q_to_r.convert_exact(p.residues(), &mut r)?;
-            Ok((p.clone().into_ntt(), Poly::from_raw(ctx_r, k, r).into_ntt()))
+        let ctx_rq = params.aux_context();
+        // Each input over R ∪ Q_l (one polynomial of the R ∪ Q context), NTT form.
+        let extend = |p: &Poly<Coeff>| -> Result<Poly<Ntt>> {
+            let mut data = vec![0u64; (k + level) * n];
+            let (r, q) = data.split_at_mut(k * n);
+            mt.q_to_r.convert_exact(p.residues(), r)?;
+            q.copy_from_slice(p.residues());
+            Ok(Poly::from_raw(ctx_rq, k + level, data).into_ntt())
         };
-        let (a0q, a0r) = extend(&a.polys[0])?;
-        let (a1q, a1r) = extend(&a.polys[1])?;
-        let prods: [(Poly<Ntt>, Poly<Ntt>); 3] = match b {
+        let t = params.plaintext_modulus();
+        let mut a0 = extend(&a.polys[0])?;
+        let mut a1 = extend(&a.polys[1])?;
+        // t·(c ⊗ c'): t folded into the products (the scaling below divides t·d by Q).
+        let prods: [Poly<Ntt>; 3] = match b {
             Some(b) => {
-                let (b0q, b0r) = extend(&b.polys[0])?;
-                let (b1q, b1r) = extend(&b.polys[1])?;
-                let mut d1q = a0q.mul(&b1q)?;
-                d1q.mul_add_assign(&a1q, &b0q)?;
-                let mut d1r = a0r.mul(&b1r)?;
-                d1r.mul_add_assign(&a1r, &b0r)?;
-                [
-                    (a0q.mul(&b0q)?, a0r.mul(&b0r)?),
-                    (d1q, d1r),
-                    (a1q.mul(&b1q)?, a1r.mul(&b1r)?),
-                ]
+                let b0 = extend(&b.polys[0])?;
+                let b1 = extend(&b.polys[1])?;
+                a0.mul_scalar_assign(t);
+                a1.mul_scalar_assign(t);
+                let d0 = a0.mul(&b0)?;
+                let d2 = a1.mul(&b1)?;
+                a0.mul_assign(&b1)?;
+                a0.mul_add_assign(&a1, &b0)?;
+                [d0, a0, d2]
             }
             None => {
-                let mut d1q = a0q.mul(&a1q)?;
-                d1q.add_assign(&d1q.clone())?;
-                let mut d1r = a0r.mul(&a1r)?;
-                d1r.add_assign(&d1r.clone())?;
-                [
-                    (a0q.mul(&a0q)?, a0r.mul(&a0r)?),
-                    (d1q, d1r),
-                    (a1q.mul(&a1q)?, a1r.mul(&a1r)?),
-                ]
+                let mut d0 = a0.mul(&a0)?;
+                let mut d2 = a1.mul(&a1)?;
+                a0.mul_assign(&a1)?;
+                d0.mul_scalar_assign(t);
+                d2.mul_scalar_assign(t);
+                // 2t < 2^61 < 2^64: reduced modulo each prime by `mul_scalar_assign`.
+                a0.mul_scalar_assign(2 * t);
+                [d0, a0, d2]
             }
         };
-        let lt = params.level(level)?;
-        let q_moduli = params.ring().ctx_q().moduli();
-        let r_moduli = ctx_r.moduli();
+        let ctx_q = params.ring().ctx_q();
         let mut polys = Vec::with_capacity(3);
-        let mut buf = vec![0u64; (k + level) * n];
         let mut scaled_r = vec![0u64; k * n];
-        for (dq, dr) in prods {
-            let dq = dq.into_coeff();
-            let dr = dr.into_coeff();
-            // buf = t·d on R ∪ Q (Q last).
-            for (j, (dst, src)) in buf[..k * n]
-                .chunks_exact_mut(n)
-                .zip(dr.residues().chunks_exact(n))
-                .enumerate()
-            {
-                let (w, ws) = mt.t_r[j];
-                let r = &r_moduli[j];
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = r.mul_shoup(s, w, ws);
-                }
-            }
-            for (i, (dst, src)) in buf[k * n..]
-                .chunks_exact_mut(n)
-                .zip(dq.residues().chunks_exact(n))
-                .enumerate()
-            {
-                let (w, ws) = lt.t_q[i];
-                let q = &q_moduli[i];
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = q.mul_shoup(s, w, ws);
-                }
-            }
-            mt.scale.divide_round(&buf, &mut scaled_r)?;
+        for d in prods {
+            // round(t·d / Q_l) on R (exact), then back to Q_l (exact, centered).
+            let d = d.into_coeff();
+            mt.scale.divide_round(d.residues(), &mut scaled_r)?;
             let mut out = vec![0u64; level * n];
             mt.r_to_q.convert_exact(&scaled_r, &mut out)?;
-            polys.push(Poly::from_raw(params.ring().ctx_q(), level, out));
+            polys.push(Poly::from_raw(ctx_q, level, out));
         }
         let log_q = params.log2_q(level)?;
         let nb = b.map_or(a.noise, |b| b.noise);

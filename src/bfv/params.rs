@@ -181,7 +181,9 @@ impl ParametersBuilder {
             have += AUX_PRIME_BITS - 1;
             r.push(x);
         }
-        let ctx_r = Context::new(n, &r)?;
+        let mut rq = r.clone();
+        rq.extend_from_slice(&q);
+        let ctx_rq = Context::new(n, &rq)?;
         let batch = BatchEncoder::new(n, self.t).ok();
         let coeff = CoefficientEncoder::new(n, self.t)?;
         let levels = (0..q.len()).map(|_| OnceLock::new()).collect();
@@ -190,7 +192,8 @@ impl ParametersBuilder {
             t,
             batch,
             coeff,
-            ctx_r,
+            ctx_rq,
+            aux: r.len(),
             levels,
         }))
     }
@@ -271,8 +274,11 @@ pub struct Parameters {
     t: Modulus,
     batch: Option<BatchEncoder>,
     coeff: CoefficientEncoder,
-    /// Auxiliary primes `R` of multiplication (a prefix is used at lower levels).
-    ctx_r: Arc<Context>,
+    /// The auxiliary primes `R` of multiplication followed by the ciphertext primes `Q`: a
+    /// polynomial over `R ∪ Q_l` is a prefix of this context.
+    ctx_rq: Arc<Context>,
+    /// Number of auxiliary primes `K`.
+    aux: usize,
     levels: Vec<OnceLock<LevelTables>>,
 }
 
@@ -296,7 +302,7 @@ pub(crate) struct LevelTables {
 
 /// Tables of the multiplication at one level (see the evaluator's module docs).
 pub(crate) struct MulTables {
-    /// Number of auxiliary primes used (a prefix of `R`).
+    /// Number of auxiliary primes `K`.
     pub(crate) k: usize,
     /// Exact (centered) extension `Q_l -> R_k`.
     pub(crate) q_to_r: BaseConverter,
@@ -304,8 +310,6 @@ pub(crate) struct MulTables {
     pub(crate) scale: ScaleDown,
     /// Exact (centered) extension `R_k -> Q_l`.
     pub(crate) r_to_q: BaseConverter,
-    /// `[t]_{r_j}` with Shoup companion.
-    pub(crate) t_r: Vec<(u64, u64)>,
 }
 
 impl core::fmt::Debug for Parameters {
@@ -518,8 +522,9 @@ impl Parameters {
         })
     }
 
+    /// The context `R ∪ Q` of multiplication.
     pub(crate) fn aux_context(&self) -> &Arc<Context> {
-        &self.ctx_r
+        &self.ctx_rq
     }
 
     /// Tables of level `l`, built on first use.
@@ -575,42 +580,19 @@ impl Parameters {
         if let Some(m) = lt.mul.get() {
             return Ok(m);
         }
-        let log_q: u32 = self.ring.ctx_q().moduli()[..level]
-            .iter()
-            .map(Modulus::bits)
-            .sum();
-        let need = self.t.bits() + self.degree().trailing_zeros() + log_q + 1;
-        let r_all = self.ctx_r.moduli();
-        let mut k = 0;
-        let mut have = 0;
-        while have < need {
-            have += r_all
-                .get(k)
-                .ok_or(Error::InvalidBasis {
-                    reason: "auxiliary basis too small",
-                })?
-                .bits()
-                - 1;
-            k += 1;
-        }
+        // All of R at every level: R ∪ Q_l is then a prefix of the R ∪ Q context.
+        let k = self.aux;
+        let r_all = self.ctx_rq.moduli();
         let r_values: Vec<u64> = r_all[..k].iter().map(Modulus::value).collect();
         let basis_r = RnsBasis::new(&r_values)?;
         let q_to_r = BaseConverter::new(&lt.basis_q, &basis_r)?;
         let r_to_q = BaseConverter::new(&basis_r, &lt.basis_q)?;
         let scale = ScaleDown::new(&basis_r.concat(&lt.basis_q)?, level)?;
-        let t_r = r_all[..k]
-            .iter()
-            .map(|r| {
-                let x = r.reduce(self.t.value());
-                (x, r.shoup(x))
-            })
-            .collect();
         let m = MulTables {
             k,
             q_to_r,
             scale,
             r_to_q,
-            t_r,
         };
         Ok(lt.mul.get_or_init(|| m))
     }
