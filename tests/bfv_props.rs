@@ -451,3 +451,40 @@ fn presets_are_secure_and_named_by_their_parameters() {
     let level = c.threshold_level(fresh, 40, 256).unwrap();
     assert!(level <= 3, "{level}");
 }
+
+#[test]
+fn a_few_cases_at_a_real_preset() {
+    let params = Parameters::n8192_logq218_t20bit().unwrap();
+    let t = params.plaintext_modulus();
+    let n = params.degree();
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let sk = SecretKey::generate(params.ring(), &mut rng).unwrap();
+    let pk = PublicKey::generate(&sk, &mut rng).unwrap();
+    let rlk = RelinearizationKey::generate(&sk, &mut rng).unwrap();
+    let gks = GaloisKeys::for_rotations(&sk, &[1, 7], true, &mut rng).unwrap();
+    let ev = Evaluator::new(&params);
+    let a: Vec<u64> = (0..n as u64).map(|i| (i * 7919 + 13) % t).collect();
+    let b: Vec<u64> = (0..n as u64).map(|i| (i * i + 5) % t).collect();
+    let ca =
+        Ciphertext::encrypt_pk(&pk, &Plaintext::encode(&params, &a).unwrap(), &mut rng).unwrap();
+    let cb =
+        Ciphertext::encrypt_sk(&sk, &Plaintext::encode(&params, &b).unwrap(), &mut rng).unwrap();
+    let d = |ct: &Ciphertext| ct.decrypt(&sk).unwrap().decode().unwrap();
+    let prod: Vec<u64> = a.iter().zip(&b).map(|(x, y)| x * y % t).collect();
+    let sum: Vec<u64> = a.iter().zip(&b).map(|(x, y)| (x + y) % t).collect();
+    assert_eq!(d(&ev.add(&ca, &cb).unwrap()), sum);
+    let p = ev.multiply_relin(&ca, &cb, &rlk).unwrap();
+    assert_eq!(d(&p), prod);
+    let h = n / 2;
+    let r = ev.rotate_rows(&p, 7, &gks).unwrap();
+    let want: Vec<u64> = (0..n)
+        .map(|i| prod[(i / h) * h + (i % h + 7) % h])
+        .collect();
+    assert_eq!(d(&r), want);
+    let low = ev.mod_switch_to_level(&r, 1).unwrap();
+    assert_eq!(d(&low), want);
+    for ct in [&ca, &cb, &p, &r, &low] {
+        let measured = ct.noise_log2_vartime(&sk).unwrap();
+        assert!(measured <= ct.noise_estimate().log2_bound(n, 40));
+    }
+}

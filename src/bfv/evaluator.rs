@@ -526,7 +526,7 @@ impl Evaluator {
         let c2 = a.polys.pop().ok_or(Error::InvalidOperation {
             reason: "empty ciphertext",
         })?;
-        let (k0, k1) = self.params.ring().key_switch(&c2, rlk.key())?;
+        let (k0, k1) = super::keyswitch::key_switch(&self.params, &c2, rlk.key())?;
         a.polys[0].add_assign(&k0)?;
         a.polys[1].add_assign(&k1)?;
         a.seed = None;
@@ -549,7 +549,7 @@ impl Evaluator {
         let g = key.element();
         let mut c0 = a.polys[0].automorphism(g)?;
         let c1 = a.polys[1].automorphism(g)?;
-        let (k0, k1) = self.params.ring().key_switch(&c1, key.key())?;
+        let (k0, k1) = super::keyswitch::key_switch(&self.params, &c1, key.key())?;
         c0.add_assign(&k0)?;
         Ok(Ciphertext {
             params: Arc::clone(&self.params),

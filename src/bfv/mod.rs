@@ -42,6 +42,7 @@
 mod ciphertext;
 mod encoding;
 pub mod evaluator;
+mod keyswitch;
 pub mod noise;
 mod params;
 

@@ -423,8 +423,9 @@ impl Parameters {
             .build()
     }
 
-    /// **Insecure**, for tests only: `N = 2^10` … or any small `n`, three 50-bit ciphertext
-    /// primes, one 50-bit special prime, the given `t`.
+    /// **Insecure**, for tests only: degree `n` (a power of two from 16 up), `q_primes` 50-bit
+    /// ciphertext primes, one 50-bit special prime, plaintext modulus `t`; not checked against
+    /// the security table ([`SecurityLevel::InsecureForTesting`]).
     ///
     /// # Errors
     /// As the builder.
