@@ -11,7 +11,7 @@
 
 use super::params::Parameters;
 use crate::error::{Error, Result};
-use crate::math::modulus::Modulus;
+use crate::math::modulus::{csub, Modulus};
 use crate::math::ntt::NttPlan;
 use crate::math::poly::{Coeff, Poly};
 use crate::rlwe::KeySwitchingKey;
@@ -32,15 +32,55 @@ pub(crate) fn key_switch(
         return Err(Error::ContextMismatch);
     }
     let n = params.degree();
+    let kp = ring.ctx_p().len();
+    let total = level + kp;
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let sc = &mut *guard;
+        sc.out0.resize(total * n, 0);
+        sc.out1.resize(total * n, 0);
+        sc.tmp.resize(n, 0);
+        sc.acc0.resize(n, 0);
+        sc.acc1.resize(n, 0);
+        switch_into(params, d, key, sc, level, kp)
+    })
+}
+
+/// Buffers reused across calls on one thread (public, ciphertext-derived data only), so that a
+/// key switch does not map and fault in megabytes of fresh pages each time.
+#[derive(Default)]
+struct Scratch {
+    out0: Vec<u64>,
+    out1: Vec<u64>,
+    tmp: Vec<u64>,
+    acc0: Vec<u128>,
+    acc1: Vec<u128>,
+}
+
+thread_local! {
+    static SCRATCH: core::cell::RefCell<Scratch> = core::cell::RefCell::new(Scratch::default());
+}
+
+fn switch_into(
+    params: &Parameters,
+    d: &Poly<Coeff>,
+    key: &KeySwitchingKey,
+    sc: &mut Scratch,
+    level: usize,
+    kp: usize,
+) -> Result<(Poly<Coeff>, Poly<Coeff>)> {
+    let ring = params.ring();
+    let n = params.degree();
     let ctx_q = ring.ctx_q();
     let ctx_p = ring.ctx_p();
-    let kp = ctx_p.len();
     let total = level + kp;
-    let mut out0 = vec![0u64; total * n];
-    let mut out1 = vec![0u64; total * n];
-    let mut tmp = vec![0u64; n];
-    let mut acc0 = vec![0u128; n];
-    let mut acc1 = vec![0u128; n];
+    let Scratch {
+        out0,
+        out1,
+        tmp,
+        acc0,
+        acc1,
+    } = sc;
     let src = d.residues();
     for i in 0..total {
         let (m, plan): (&Modulus, &NttPlan) = if i < level {
@@ -57,14 +97,18 @@ pub(crate) fn key_switch(
         acc1.fill(0);
         for (j, (b, a)) in key.digits.iter().take(level).enumerate() {
             let limb = &src[j * n..(j + 1) * n];
+            let qj = ctx_q.moduli()[j].value();
             if i == j {
                 tmp.copy_from_slice(limb);
+            } else if qj <= 4 * m.value() {
+                // x < q_j <= 4p: two conditional subtractions (vectorised).
+                reduce_small(tmp, limb, m.value());
             } else {
                 for (t, &x) in tmp.iter_mut().zip(limb) {
                     *t = m.reduce(x);
                 }
             }
-            plan.forward(&mut tmp)?;
+            plan.forward(tmp)?;
             let (kb, ka) = if i < level {
                 (b.q.limb(i), a.q.limb(i))
             } else {
@@ -76,10 +120,14 @@ pub(crate) fn key_switch(
                     *x1 = u128::from(m.reduce_u128(*x1));
                 }
             }
-            mac(&mut acc0, &mut acc1, &tmp, kb, ka);
+            mac(acc0, acc1, tmp, kb, ka);
         }
         let (o0, o1) = (&mut out0[i * n..(i + 1) * n], &mut out1[i * n..(i + 1) * n]);
-        for ((y0, y1), (&x0, &x1)) in o0.iter_mut().zip(o1.iter_mut()).zip(acc0.iter().zip(&acc1)) {
+        for ((y0, y1), (&x0, &x1)) in o0
+            .iter_mut()
+            .zip(o1.iter_mut())
+            .zip(acc0.iter().zip(acc1.iter()))
+        {
             *y0 = m.reduce_u128(x0);
             *y1 = m.reduce_u128(x1);
         }
@@ -90,12 +138,21 @@ pub(crate) fn key_switch(
     let moddown = &ring.level_tables(level)?.moddown;
     let mut r0 = vec![0u64; level * n];
     let mut r1 = vec![0u64; level * n];
-    moddown.divide_round(&out0, &mut r0)?;
-    moddown.divide_round(&out1, &mut r1)?;
+    moddown.divide_round(out0, &mut r0)?;
+    moddown.divide_round(out1, &mut r1)?;
     Ok((
         Poly::from_raw(ctx_q, level, r0),
         Poly::from_raw(ctx_q, level, r1),
     ))
+}
+
+/// `out[i] = x[i] mod p` for `x[i] < 4p`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn reduce_small(out: &mut [u64], x: &[u64], p: u64) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        debug_assert!(v < 4 * p);
+        *o = csub(csub(v, 2 * p), p);
+    }
 }
 
 /// `acc0 += x·b`, `acc1 += x·a` element-wise in `u128` (no reduction; the caller bounds the
