@@ -446,10 +446,33 @@ fn presets_are_secure_and_named_by_their_parameters() {
     }
     let c = Parameters::n16384_count_t31bit().unwrap();
     assert!(c.plaintext_modulus() >= 1 << 30);
-    // Threshold headroom: a fresh ciphertext's noise leaves 48 bits at a low level.
-    let fresh = 31.0 + 12.0;
-    let level = c.threshold_level(fresh, 40, 256).unwrap();
-    assert!(level <= 3, "{level}");
+    // Threshold headroom (λ = 40, 256 parties) after a product and a sum of 1000 such, from
+    // the top level: how many primes must stay.
+    let mut rng = ChaCha20Rng::seed_from_u64(1);
+    for (p, want) in [(c, 2), (Parameters::n32768_count_t45bit().unwrap(), 3)] {
+        let sk = SecretKey::generate(p.ring(), &mut rng).unwrap();
+        let pk = PublicKey::generate(&sk, &mut rng).unwrap();
+        let rlk = RelinearizationKey::generate(&sk, &mut rng).unwrap();
+        let ev = Evaluator::new(&p);
+        let x =
+            Ciphertext::encrypt_pk(&pk, &Plaintext::encode(&p, &[3]).unwrap(), &mut rng).unwrap();
+        let prod = ev.multiply_relin(&x, &x, &rlk).unwrap();
+        let mut sum = prod.clone();
+        for _ in 0..10 {
+            sum = ev.add(&sum, &sum).unwrap(); // noise of 1024 products, at least
+        }
+        let level = p
+            .threshold_level(sum.noise_estimate(), p.max_level(), 40, 256)
+            .unwrap();
+        eprintln!("t = {}: threshold level {level}", p.plaintext_modulus());
+        assert!(level <= want, "{level}");
+        let low = ev.mod_switch_to_level(&sum, level).unwrap();
+        assert!(low.estimated_budget() > 48.0);
+        assert_eq!(
+            low.decrypt(&sk).unwrap().decode().unwrap()[0],
+            9 * 1024 % p.plaintext_modulus()
+        );
+    }
 }
 
 #[test]

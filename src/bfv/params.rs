@@ -265,10 +265,15 @@ impl PrimeSource {
 /// Collective decryption adds smudging noise `λ + log2(n)` bits above the ciphertext's public
 /// noise bound (λ = [`THRESHOLD_LAMBDA`], `n <= THRESHOLD_MAX_PARTIES` parties: 48 bits).
 /// [`Parameters::threshold_level`] returns the lowest level at which a ciphertext, once switched
-/// there, still decrypts with that headroom; switching down is one exact divide-and-round per
+/// there, still decrypts with that headroom given its public
+/// [`NoiseEstimate`](super::NoiseEstimate); switching down is one exact divide-and-round per
 /// dropped prime ([`Evaluator::mod_switch_to_level`](super::Evaluator::mod_switch_to_level)).
-/// At the count presets this level keeps 3 primes (147 bits at `t < 2^31`, 4 primes at
-/// `t < 2^45`), leaving the rest of `Q` for computation.
+/// Below the level a ciphertext's noise is dominated by the switch's rounding, about
+/// `t·sqrt(N)` (41 bits at `t < 2^31`, `N = 2^14`), so the headroom needs roughly
+/// `log2 t + log2 N / 2 + 3 + 48 + 1` bits of `Q_l`: for a sum of 1024 products this keeps
+/// 2 primes (97 bits) at [`n16384_count_t31bit`](Self::n16384_count_t31bit) and 3 primes
+/// (147 bits) at [`n32768_count_t45bit`](Self::n32768_count_t45bit) (tested), leaving the other
+/// primes for computation.
 pub struct Parameters {
     ring: Arc<RlweParams>,
     t: Modulus,
@@ -491,30 +496,35 @@ impl Parameters {
             .sum())
     }
 
-    /// The lowest level at which a ciphertext switched there from any higher level still
-    /// leaves `lambda + log2(parties)` bits of headroom for smudging noise (threshold
-    /// decryption), given a public noise bound `2^noise_log2` on the ciphertext *before*
-    /// switching (its [`NoiseEstimate`](super::NoiseEstimate)); the added rounding noise of the
-    /// switch is accounted for.
+    /// The lowest level at which a ciphertext of the given public noise estimate, switched
+    /// there from its current level `from_level`, still leaves `lambda + log2(parties)` bits of
+    /// headroom for smudging noise (threshold decryption): the switched noise bound `B_l` (the
+    /// scaled noise plus the switch's rounding, failure probability `2^-lambda`) satisfies
+    /// `log2 B_l + lambda + log2(parties) + 1 < log2 Q_l`.
     ///
     /// # Errors
-    /// [`Error::InvalidOperation`] if even the top level lacks the headroom.
+    /// [`Error::InvalidOperation`] if no level up to `from_level` has the headroom.
     pub fn threshold_level(
         &self,
-        noise_log2_at_top: f64,
+        noise: super::NoiseEstimate,
+        from_level: usize,
         lambda: u32,
         parties: u32,
     ) -> Result<usize> {
         let head = f64::from(lambda) + f64::from(parties.max(1)).log2();
-        let top = self.max_level();
-        let log_top = self.log2_q(top)?;
-        for level in 1..=top {
+        let log_from = self.log2_q(from_level)?;
+        let tail = super::noise::tail_factor(self.degree(), lambda).log2();
+        for level in 1..=from_level {
             let log_l = self.log2_q(level)?;
-            let scaled = noise_log2_at_top - (log_top - log_l);
-            let rounding = super::noise::switch_rounding_log2(self, 1);
-            let noise = super::noise::log2_add(scaled, rounding);
-            // Decryption needs |noise + smudging| < Q_l / 2 (in the scaled-by-t view).
-            if noise + head + 1.0 < log_l {
+            let sigma = if level == from_level {
+                noise.log2_std()
+            } else {
+                super::noise::log2_add(
+                    noise.log2_std() - (log_from - log_l),
+                    super::noise::switch_rounding_log2(self, 1),
+                )
+            };
+            if sigma + tail + head + 1.0 < log_l {
                 return Ok(level);
             }
         }
