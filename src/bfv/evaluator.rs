@@ -37,7 +37,7 @@
 //!
 //! # Modulus switching
 //! `c -> round(Q'/Q · c)` drops the last primes (exact divide-and-round per prime); the phase
-//! keeps `round(t φ / Q')` semantics with rounding noise `(1 + ‖s‖)/2` (module [`noise`](super::noise)).
+//! keeps `round(t φ / Q')` semantics with rounding noise `(1 + ‖s‖)/2` (module [`super::noise`]).
 
 use super::ciphertext::{Ciphertext, Plaintext};
 use super::noise;
