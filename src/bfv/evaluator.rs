@@ -47,6 +47,35 @@ use crate::math::poly::{Coeff, Ntt, Poly};
 use crate::rlwe::{GaloisKey, RelinearizationKey, SecretKey};
 use rand_core::{CryptoRng, RngCore};
 use std::collections::BTreeMap;
+
+/// A small thread-local pool of buffers for the multiplication's intermediate polynomials
+/// (public, ciphertext-derived data), so that large allocations are not mapped and faulted in
+/// afresh on every product.
+mod pool {
+    use core::cell::RefCell;
+
+    thread_local! {
+        static POOL: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A zeroed buffer of `len` words.
+    pub(super) fn take(len: usize) -> Vec<u64> {
+        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        v.clear();
+        v.resize(len, 0);
+        v
+    }
+
+    /// Returns a buffer to the pool (at most 8 are kept).
+    pub(super) fn give(v: Vec<u64>) {
+        POOL.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < 8 {
+                p.push(v);
+            }
+        });
+    }
+}
 use std::sync::Arc;
 
 /// `x` as `i64` (degrees and steps are far below `2^63`).
@@ -442,33 +471,42 @@ impl Evaluator {
         let k = mt.k;
         let ctx_rq = params.aux_context();
         // Each input over R ∪ Q_l (one polynomial of the R ∪ Q context), NTT form.
+        let len = (k + level) * n;
         let extend = |p: &Poly<Coeff>| -> Result<Poly<Ntt>> {
-            let mut data = vec![0u64; (k + level) * n];
+            let mut data = pool::take(len);
             let (r, q) = data.split_at_mut(k * n);
             mt.q_to_r.convert_exact(p.residues(), r)?;
             q.copy_from_slice(p.residues());
             Ok(Poly::from_raw(ctx_rq, k + level, data).into_ntt())
         };
+        let zero = || Poly::<Ntt>::from_raw(ctx_rq, k + level, pool::take(len));
         let t = params.plaintext_modulus();
         let mut a0 = extend(&a.polys[0])?;
         let mut a1 = extend(&a.polys[1])?;
-        // t·(c ⊗ c'): t folded into the products (the scaling below divides t·d by Q).
+        // t·(c ⊗ c'): t folded into the products (the scaling below divides t·d by Q). Products
+        // are formed in place or in pooled buffers (no fresh pages per multiplication).
         let prods: [Poly<Ntt>; 3] = match b {
             Some(b) => {
-                let b0 = extend(&b.polys[0])?;
+                let mut b0 = extend(&b.polys[0])?;
                 let b1 = extend(&b.polys[1])?;
                 a0.mul_scalar_assign(t);
                 a1.mul_scalar_assign(t);
-                let d0 = a0.mul(&b0)?;
-                let d2 = a1.mul(&b1)?;
-                a0.mul_assign(&b1)?;
-                a0.mul_add_assign(&a1, &b0)?;
-                [d0, a0, d2]
+                let mut d1 = zero();
+                d1.mul_add_assign(&a0, &b1)?;
+                d1.mul_add_assign(&a1, &b0)?;
+                a1.mul_assign(&b1)?;
+                b0.mul_assign(&a0)?;
+                pool::give(a0.into_residues());
+                pool::give(b1.into_residues());
+                [b0, d1, a1]
             }
             None => {
-                let mut d0 = a0.mul(&a0)?;
-                let mut d2 = a1.mul(&a1)?;
+                let mut d0 = zero();
+                d0.mul_add_assign(&a0, &a0)?;
+                let mut d2 = zero();
+                d2.mul_add_assign(&a1, &a1)?;
                 a0.mul_assign(&a1)?;
+                pool::give(a1.into_residues());
                 d0.mul_scalar_assign(t);
                 d2.mul_scalar_assign(t);
                 // 2t < 2^61 < 2^64: reduced modulo each prime by `mul_scalar_assign`.
@@ -478,15 +516,17 @@ impl Evaluator {
         };
         let ctx_q = params.ring().ctx_q();
         let mut polys = Vec::with_capacity(3);
-        let mut scaled_r = vec![0u64; k * n];
+        let mut scaled_r = pool::take(k * n);
         for d in prods {
             // round(t·d / Q_l) on R (exact), then back to Q_l (exact, centered).
             let d = d.into_coeff();
             mt.scale.divide_round(d.residues(), &mut scaled_r)?;
+            pool::give(d.into_residues());
             let mut out = vec![0u64; level * n];
             mt.r_to_q.convert_exact(&scaled_r, &mut out)?;
             polys.push(Poly::from_raw(ctx_q, level, out));
         }
+        pool::give(scaled_r);
         let log_q = params.log2_q(level)?;
         let nb = b.map_or(a.noise, |b| b.noise);
         Ok(Ciphertext {
