@@ -32,15 +32,19 @@
 //!
 //! # Lazy relinearisation
 //! Products stay at degree 2 until [`Evaluator::relinearize`]; degree-2 ciphertexts add, so a
-//! sum of products costs one relinearisation ([`Evaluator::mul_then_add`],
-//! [`Evaluator::inner_product`]).
+//! sum of products costs one relinearisation ([`Evaluator::mul_then_add`]).
+//! [`Evaluator::inner_product`] goes further: it sums the integer tensors `t·d_i` over `R ∪ Q`
+//! and scales once. The bound above becomes `|Σ t d_i| <= k t N Q²/2` for `k` products, exact
+//! while `R > 2 k t N Q`; the primes of `R` give `slack = Σ(bits(r_j) - 1) - (bits(t) + log2 N +
+//! bits(Q) + 1)` spare bits (17 at `n16384_logq438_t20bit`), so up to `2^slack` products share
+//! one scaling and one conversion back to `Q`.
 //!
 //! # Modulus switching
 //! `c -> round(Q'/Q · c)` drops the last primes (exact divide-and-round per prime); the phase
 //! keeps `round(t φ / Q')` semantics with rounding noise `(1 + ‖s‖)/2` (module [`super::noise`]).
 
 use super::ciphertext::{Ciphertext, Plaintext};
-use super::noise;
+use super::noise::{self, NoiseEstimate};
 use super::params::Parameters;
 use crate::error::{Error, Result};
 use crate::math::poly::{Coeff, Ntt, Poly};
@@ -431,7 +435,11 @@ impl Evaluator {
         self.add_assign(acc, &p)
     }
 
-    /// `Σ a_i · b_i`, relinearised once.
+    /// `Σ a_i · b_i`, relinearised once. The tensor products are summed **before** the
+    /// scaling by `t/Q` (over `R ∪ Q`, exact while the sum fits the auxiliary basis: up to
+    /// `2^slack` products, see the [module docs](self); longer lists are cut into such groups),
+    /// so each extra pair costs its extensions and products only, and the sum carries one
+    /// rounding instead of one per product.
     ///
     /// # Errors
     /// [`Error::InvalidOperation`] for an empty list; as [`Evaluator::multiply_relin`].
@@ -440,18 +448,61 @@ impl Evaluator {
         pairs: &[(&Ciphertext, &Ciphertext)],
         rlk: &RelinearizationKey,
     ) -> Result<Ciphertext> {
-        let ((a0, b0), rest) = pairs.split_first().ok_or(Error::InvalidOperation {
+        let (first, _) = pairs.split_first().ok_or(Error::InvalidOperation {
             reason: "inner product of an empty list",
         })?;
-        let mut acc = self.multiply(a0, b0)?;
-        for (a, b) in rest {
-            self.mul_then_add(&mut acc, a, b)?;
+        let level = first.0.level();
+        for (a, b) in pairs {
+            self.check_pair(a, b)?;
+            self.check_pair(first.0, a)?;
+            self.check_factors(a, Some(b))?;
         }
+        let group = self.params.mul_tables(level)?.max_terms.max(1);
+        let log_q = self.params.log2_q(level)?;
+        let mut total: Option<Ciphertext> = None;
+        for chunk in pairs.chunks(group) {
+            let mut acc: Option<[Poly<Ntt>; 3]> = None;
+            let mut noise: Option<NoiseEstimate> = None;
+            for (a, b) in chunk {
+                let p = self.tensor_ntt(a, Some(b))?;
+                let nz = noise::mul(&self.params, log_q, a.noise, b.noise);
+                noise = Some(noise.map_or(nz, |x| noise::add(x, nz)));
+                acc = Some(match acc {
+                    None => p,
+                    Some(mut s) => {
+                        for (x, y) in s.iter_mut().zip(p) {
+                            x.add_assign(&y)?;
+                            pool::give(y.into_residues());
+                        }
+                        s
+                    }
+                });
+            }
+            let (Some(acc), Some(noise)) = (acc, noise) else {
+                continue;
+            };
+            let ct = Ciphertext {
+                params: Arc::clone(&self.params),
+                polys: self.scale_products(acc, level)?,
+                seed: None,
+                noise,
+            };
+            total = Some(match total {
+                None => ct,
+                Some(mut t) => {
+                    self.add_assign(&mut t, &ct)?;
+                    t
+                }
+            });
+        }
+        let mut acc = total.ok_or(Error::InvalidOperation {
+            reason: "inner product of an empty list",
+        })?;
         self.relinearize_assign(&mut acc, rlk)?;
         Ok(acc)
     }
 
-    fn tensor(&self, a: &Ciphertext, b: Option<&Ciphertext>) -> Result<Ciphertext> {
+    fn check_factors(&self, a: &Ciphertext, b: Option<&Ciphertext>) -> Result<()> {
         for x in core::iter::once(a).chain(b) {
             if x.degree() != 1 {
                 return Err(Error::InvalidOperation {
@@ -464,6 +515,27 @@ impl Evaluator {
                 });
             }
         }
+        Ok(())
+    }
+
+    fn tensor(&self, a: &Ciphertext, b: Option<&Ciphertext>) -> Result<Ciphertext> {
+        self.check_factors(a, b)?;
+        let prods = self.tensor_ntt(a, b)?;
+        let polys = self.scale_products(prods, a.level())?;
+        let params = &self.params;
+        let level = a.level();
+        let log_q = params.log2_q(level)?;
+        let nb = b.map_or(a.noise, |b| b.noise);
+        Ok(Ciphertext {
+            params: Arc::clone(params),
+            polys,
+            seed: None,
+            noise: noise::mul(params, log_q, a.noise, nb),
+        })
+    }
+
+    /// `t·(a ⊗ b)` over `R ∪ Q_l`, NTT form (`b = None`: `a ⊗ a`).
+    fn tensor_ntt(&self, a: &Ciphertext, b: Option<&Ciphertext>) -> Result<[Poly<Ntt>; 3]> {
         let params = &self.params;
         let level = a.level();
         let n = params.degree();
@@ -514,6 +586,15 @@ impl Evaluator {
                 [d0, a0, d2]
             }
         };
+        Ok(prods)
+    }
+
+    /// `round(d / Q_l)` for each `d` over `R ∪ Q_l` (NTT form), returned over `Q_l`.
+    fn scale_products(&self, prods: [Poly<Ntt>; 3], level: usize) -> Result<Vec<Poly<Coeff>>> {
+        let params = &self.params;
+        let n = params.degree();
+        let mt = params.mul_tables(level)?;
+        let k = mt.k;
         let ctx_q = params.ring().ctx_q();
         let mut polys = Vec::with_capacity(3);
         let mut scaled_r = pool::take(k * n);
@@ -527,14 +608,7 @@ impl Evaluator {
             polys.push(Poly::from_raw(ctx_q, level, out));
         }
         pool::give(scaled_r);
-        let log_q = params.log2_q(level)?;
-        let nb = b.map_or(a.noise, |b| b.noise);
-        Ok(Ciphertext {
-            params: Arc::clone(params),
-            polys,
-            seed: None,
-            noise: noise::mul(params, log_q, a.noise, nb),
-        })
+        Ok(polys)
     }
 
     /// Relinearises a degree-2 ciphertext to degree 1 (a degree-1 one is returned unchanged).

@@ -315,6 +315,9 @@ pub(crate) struct MulTables {
     pub(crate) scale: ScaleDown,
     /// Exact (centered) extension `R_k -> Q_l`.
     pub(crate) r_to_q: BaseConverter,
+    /// How many tensor products may be summed before one scaling and still be exact:
+    /// `2^slack` with `slack = Σ(bits(r_j) - 1) - (bits(t) + log2 N + bits(Q_l) + 1)`.
+    pub(crate) max_terms: usize,
 }
 
 impl core::fmt::Debug for Parameters {
@@ -599,7 +602,15 @@ impl Parameters {
         let q_to_r = BaseConverter::new(&lt.basis_q, &basis_r)?;
         let r_to_q = BaseConverter::new(&basis_r, &lt.basis_q)?;
         let scale = ScaleDown::new(&basis_r.concat(&lt.basis_q)?, level)?;
+        let log_q: u32 = self.ring.ctx_q().moduli()[..level]
+            .iter()
+            .map(Modulus::bits)
+            .sum();
+        let have: u32 = r_all[..k].iter().map(|r| r.bits() - 1).sum();
+        let need = self.t.bits() + self.degree().trailing_zeros() + log_q + 1;
+        let slack = have.saturating_sub(need).min(30);
         let m = MulTables {
+            max_terms: 1usize << slack,
             k,
             q_to_r,
             scale,
