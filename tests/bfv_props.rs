@@ -466,7 +466,8 @@ fn presets_are_secure_and_named_by_their_parameters() {
             .unwrap();
         eprintln!("t = {}: threshold level {level}", p.plaintext_modulus());
         assert!(level <= want, "{level}");
-        let low = ev.mod_switch_to_level(&sum, level).unwrap();
+        let low = ev.mod_switch_for_threshold(&sum, 40, 256).unwrap();
+        assert_eq!(low.level(), level);
         assert!(low.estimated_budget() > 48.0);
         assert_eq!(
             low.decrypt(&sk).unwrap().decode().unwrap()[0],

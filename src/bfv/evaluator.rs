@@ -808,6 +808,25 @@ impl Evaluator {
         })
     }
 
+    /// Switches `a` down to the lowest level that still leaves `lambda + log2(parties)` bits
+    /// of headroom for threshold smudging noise ([`Parameters::threshold_level`], from `a`'s
+    /// public noise estimate): the cheapest ciphertext to decrypt collectively.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOperation`] when even `a`'s own level lacks the headroom.
+    pub fn mod_switch_for_threshold(
+        &self,
+        a: &Ciphertext,
+        lambda: u32,
+        parties: u32,
+    ) -> Result<Ciphertext> {
+        self.check(a)?;
+        let level = self
+            .params
+            .threshold_level(a.noise, a.level(), lambda, parties)?;
+        self.mod_switch_to_level(a, level)
+    }
+
     /// Switches down to `level` primes (one exact divide-and-round per dropped prime).
     ///
     /// # Errors
