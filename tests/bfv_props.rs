@@ -512,3 +512,63 @@ fn a_few_cases_at_a_real_preset() {
         assert!(measured <= ct.noise_estimate().log2_bound(n, 40));
     }
 }
+
+#[test]
+fn explicit_primes_and_two_prime_digits() {
+    use migrationfhe::math::primes::ntt_primes;
+    use migrationfhe::params::SecurityLevel;
+    let n = 128;
+    let t = 257; // batching prime for n <= 128
+    let primes = ntt_primes(45, n, 6).unwrap();
+    let params = Parameters::builder()
+        .degree(n)
+        .plaintext_modulus(t)
+        .ciphertext_moduli(&primes[..4])
+        .special_moduli(&primes[4..])
+        .dnum(2)
+        .security(SecurityLevel::InsecureForTesting)
+        .allow_small_degree_for_testing()
+        .build()
+        .unwrap();
+    assert_eq!(params.ring().q_moduli(), primes[..4].to_vec());
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let sk = SecretKey::generate(params.ring(), &mut rng).unwrap();
+    let pk = PublicKey::generate(&sk, &mut rng).unwrap();
+    let rlk = RelinearizationKey::generate(&sk, &mut rng).unwrap();
+    let gks = GaloisKeys::for_rotations(&sk, &[3], true, &mut rng).unwrap();
+    let ev = Evaluator::new(&params);
+    let a: Vec<u64> = (0..n as u64).map(|i| i * 3 % t).collect();
+    let ca =
+        Ciphertext::encrypt_pk(&pk, &Plaintext::encode(&params, &a).unwrap(), &mut rng).unwrap();
+    let sq = ev.relinearize(&ev.square(&ca).unwrap(), &rlk).unwrap();
+    let r = ev.rotate_rows(&sq, 3, &gks).unwrap();
+    let h = n / 2;
+    let want: Vec<u64> = (0..n)
+        .map(|i| {
+            let x = a[(i / h) * h + (i % h + 3) % h];
+            x * x % t
+        })
+        .collect();
+    assert_eq!(r.decrypt(&sk).unwrap().decode().unwrap(), want);
+    let measured = r.noise_log2_vartime(&sk).unwrap();
+    assert!(measured <= r.noise_estimate().log2_bound(n, 40));
+    // t must differ from every prime; explicit primes repeated are refused.
+    assert!(Parameters::builder()
+        .degree(n)
+        .plaintext_modulus(primes[0])
+        .ciphertext_moduli(&primes[..4])
+        .special_moduli(&primes[4..])
+        .security(SecurityLevel::InsecureForTesting)
+        .allow_small_degree_for_testing()
+        .build()
+        .is_err());
+    assert!(Parameters::builder()
+        .degree(n)
+        .plaintext_modulus(t)
+        .ciphertext_moduli(&primes[..4])
+        .special_moduli(&primes[3..])
+        .security(SecurityLevel::InsecureForTesting)
+        .allow_small_degree_for_testing()
+        .build()
+        .is_err());
+}
