@@ -1,7 +1,14 @@
 //! Every CKKS operation against `f64`/complex reference arithmetic at a small insecure preset,
 //! with error bounds taken from the public noise estimate (derived from the parameters).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::cast_precision_loss)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
 
 use migrationfhe::ckks::{
     self, precision, Ciphertext, Complex, Evaluator, GaloisKeys, Parameters, Preset,
