@@ -6,6 +6,7 @@
 //! `rns/divide_round_in_place/16384/9to8`.
 
 #![allow(clippy::expect_used)] // Bench setup: a failure is a bug to see at once.
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use migrationfhe::math::primes::ntt_primes;
