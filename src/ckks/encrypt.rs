@@ -338,19 +338,12 @@ pub fn encrypt(
         let u = ternary_rns(rng, &all, n)?;
         let mut u_q = Poly::<Coeff>::from_raw(cq, level, u[..level * n].to_vec()).into_ntt();
         let mut u_p = Poly::<Coeff>::from_raw(cp, k, u[level * n..].to_vec()).into_ntt();
-        let tables = rl.level_tables(level)?;
         let mut out = Vec::with_capacity(2);
         for (x_q, x_p) in [(&b, b_p), (&a, a_p)] {
             let e = gaussian_rns(rng, &all, n)?;
-            let mut y_q = x_q.mul(&u_q)?.into_coeff();
-            let mut y_p = x_p.mul(&u_p)?.into_coeff();
-            y_q.add_assign(&Poly::from_raw(cq, level, e[..level * n].to_vec()))?;
-            y_p.add_assign(&Poly::from_raw(cp, k, e[level * n..].to_vec()))?;
-            let mut all_res = y_q.into_residues();
-            all_res.extend_from_slice(y_p.residues());
-            let mut res = vec![0u64; level * n];
-            tables.moddown.divide_round(&all_res, &mut res)?;
-            out.push(Poly::<Coeff>::from_raw(cq, level, res).into_ntt());
+            let y_q = x_q.mul(&u_q)?;
+            let y_p = x_p.mul(&u_p)?;
+            out.push(params.mod_down_ntt(y_q, y_p, Some(&e))?);
         }
         u_q.zeroize();
         u_p.zeroize();

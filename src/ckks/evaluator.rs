@@ -810,8 +810,8 @@ impl Evaluator {
                 wanted.push(Some(key));
             }
         }
-        let rl = self.params.rlwe();
-        let dec = rl.decompose(&ct.parts[1].clone().into_coeff())?;
+        let dec = self.params.decompose_ntt(&ct.parts[1])?;
+        let level = ct.level();
         let v = self
             .params
             .slot_variance(self.params.key_switch_variance(ct.level()), ct.scale);
@@ -822,11 +822,13 @@ impl Evaluator {
                     return Ok(ct.clone());
                 };
                 let g = key.element();
-                let (k0, k1) = rl.key_switch_decomposed(&dec.automorphism(g)?, key.key())?;
+                let (k0, k1) =
+                    self.params
+                        .key_switch_digits(&dec.automorphism(g)?, key.key(), level)?;
                 let mut c0 = ct.parts[0].automorphism(g)?;
-                c0.add_assign(&k0.into_ntt())?;
+                c0.add_assign(&k0)?;
                 Ok(Ciphertext {
-                    parts: vec![c0, k1.into_ntt()],
+                    parts: vec![c0, k1],
                     scale: ct.scale,
                     estimate: ct.estimate.plus(v),
                     seed: None,

@@ -39,6 +39,7 @@ mod ciphertext;
 mod encoding;
 mod encrypt;
 mod evaluator;
+mod keyswitch;
 mod noise;
 mod params;
 mod polyeval;

@@ -313,6 +313,8 @@ pub struct Parameters {
     pub(crate) pow2: Vec<[u64; 128]>,
     /// `X^(N/2)` (the imaginary unit of every slot) in NTT form over all of `Q`.
     pub(crate) x_half: Poly<Ntt>,
+    /// NTT-domain ModDown tables per level (index `l - 1`), built on first use.
+    pub(crate) moddown: Vec<std::sync::OnceLock<super::keyswitch::ModDownTable>>,
 }
 
 impl core::fmt::Debug for Parameters {
@@ -418,6 +420,7 @@ impl Parameters {
             bases,
             pow2,
             x_half,
+            moddown: (0..l_max).map(|_| std::sync::OnceLock::new()).collect(),
         }))
     }
 

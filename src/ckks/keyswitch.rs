@@ -1,0 +1,192 @@
+//! Hybrid key switching kept in the NTT domain (the shared `rlwe` keys, a faster pipeline).
+//!
+//! The `rlwe` layer's [`key_switch`](crate::rlwe::RlweParams::key_switch) works on coefficient
+//! polynomials and divides by `P` on coefficients. CKKS ciphertexts live in NTT form, so here
+//! (as in SEAL and Lattigo):
+//! * **ModUp** reuses the digit's own limbs, already in NTT form, and transforms only the limbs
+//!   produced by base conversion: `Σ_j (l - α_j + K)` forward transforms instead of
+//!   `dnum·(l + K)`;
+//! * **ModDown** transforms only the `K` special limbs back to coefficients, extends their
+//!   centred value `[x]_P` exactly to `Q_l` (Halevi–Polyakov–Shoup base extension), transforms
+//!   it forward and takes `(x - [x]_P)·P^{-1} = round(x / P)` slot by slot: `K + l` transforms
+//!   per polynomial instead of `2l + K`. The result is the same exact rounding as
+//!   `math::rns::ScaleDown` (outside a window of relative width `2^-30` around `±P/2`, where it
+//!   may be off by one).
+//!
+//! The same ModDown serves public-key encryption modulo `Q·P` (module `encrypt`).
+
+use super::Parameters;
+use crate::error::Result;
+use crate::math::modulus::Modulus;
+use crate::math::poly::{Coeff, Ntt, Poly};
+use crate::math::rns::{BaseConverter, RnsBasis};
+use crate::rlwe::{KeySwitchingKey, PolyQP};
+
+/// ModDown constants at one level: the exact converter `P -> Q_l` and `P^{-1} mod q_j`.
+#[derive(Debug)]
+pub(crate) struct ModDownTable {
+    conv: BaseConverter,
+    p_inv: Vec<(u64, u64)>,
+}
+
+/// A polynomial decomposed for key switching: per digit, its extension to `Q_l ∪ P` (NTT).
+#[derive(Clone, Debug)]
+pub(crate) struct Digits {
+    pub(crate) digits: Vec<PolyQP>,
+}
+
+impl Digits {
+    /// The decomposition of `d(X^g)` from that of `d` (hoisting).
+    pub(crate) fn automorphism(&self, g: u64) -> Result<Self> {
+        let digits = self
+            .digits
+            .iter()
+            .map(|d| {
+                Ok(PolyQP {
+                    q: d.q.automorphism(g)?,
+                    p: d.p.automorphism(g)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { digits })
+    }
+}
+
+fn sub_mul_limb(x: &mut [u64], c: &[u64], q: &Modulus, w: u64, ws: u64) {
+    for (y, &t) in x.iter_mut().zip(c) {
+        *y = q.mul_shoup(q.sub(*y, t), w, ws);
+    }
+}
+
+impl Parameters {
+    fn moddown_table(&self, level: usize) -> Result<&ModDownTable> {
+        self.check_level(level)?;
+        if let Some(t) = self.moddown[level - 1].get() {
+            return Ok(t);
+        }
+        let q = self.q_moduli();
+        let p = self.p_moduli();
+        let conv = BaseConverter::new(&RnsBasis::new(&p)?, &RnsBasis::new(&q[..level])?)?;
+        let p_inv = self.moduli()[..level]
+            .iter()
+            .map(|m| {
+                let pm = p
+                    .iter()
+                    .fold(m.reduce(1), |acc, &x| m.mul(acc, m.reduce(x)));
+                let w = m.inv(pm)?;
+                Ok((w, m.shoup(w)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let t = ModDownTable { conv, p_inv };
+        Ok(self.moddown[level - 1].get_or_init(|| t))
+    }
+
+    /// ModUp of `d` (NTT form, level `l`): one [`PolyQP`] per digit in use.
+    pub(crate) fn decompose_ntt(&self, d: &Poly<Ntt>) -> Result<Digits> {
+        let level = d.limbs();
+        let n = self.degree();
+        let rl = self.rlwe();
+        let (cq, cp) = (rl.ctx_q(), rl.ctx_p());
+        let k_p = cp.len();
+        let coeff: Poly<Coeff> = d.clone().into_coeff();
+        let src = coeff.residues();
+        let tables = rl.level_tables(level)?;
+        let mut digits = Vec::with_capacity(tables.modup.len());
+        for (start, end, conv) in &tables.modup {
+            let (start, end) = (*start, *end);
+            let others = level - (end - start);
+            let mut ext = vec![0u64; (others + k_p) * n];
+            conv.convert_approx(&src[start * n..end * n], &mut ext)?;
+            let mut q = vec![0u64; level * n];
+            for i in 0..level {
+                let dst = &mut q[i * n..(i + 1) * n];
+                if (start..end).contains(&i) {
+                    dst.copy_from_slice(&d.residues()[i * n..(i + 1) * n]);
+                } else {
+                    let e = if i < start { i } else { i - (end - start) };
+                    dst.copy_from_slice(&ext[e * n..(e + 1) * n]);
+                    cq.plans()[i].forward(dst)?;
+                }
+            }
+            let mut p = ext[others * n..].to_vec();
+            for (limb, plan) in p.chunks_exact_mut(n).zip(cp.plans()) {
+                plan.forward(limb)?;
+            }
+            digits.push(PolyQP {
+                q: Poly::from_raw(cq, level, q),
+                p: Poly::from_raw(cp, k_p, p),
+            });
+        }
+        Ok(Digits { digits })
+    }
+
+    /// Inner product with the key and ModDown: `(k_0, k_1)` over `Q_l`, NTT form, with
+    /// `k_0 + k_1·s ≈ d·s'`.
+    pub(crate) fn key_switch_digits(
+        &self,
+        dig: &Digits,
+        key: &KeySwitchingKey,
+        level: usize,
+    ) -> Result<(Poly<Ntt>, Poly<Ntt>)> {
+        let rl = self.rlwe();
+        let mut acc = [
+            (Poly::zero_at(rl.ctx_q(), level)?, Poly::zero(rl.ctx_p())),
+            (Poly::zero_at(rl.ctx_q(), level)?, Poly::zero(rl.ctx_p())),
+        ];
+        for (d, (b, a)) in dig.digits.iter().zip(&key.digits) {
+            acc[0].0.mul_add_assign_prefix(&d.q, &b.q)?;
+            acc[0].1.mul_add_assign_prefix(&d.p, &b.p)?;
+            acc[1].0.mul_add_assign_prefix(&d.q, &a.q)?;
+            acc[1].1.mul_add_assign_prefix(&d.p, &a.p)?;
+        }
+        let [(q0, p0), (q1, p1)] = acc;
+        Ok((
+            self.mod_down_ntt(q0, p0, None)?,
+            self.mod_down_ntt(q1, p1, None)?,
+        ))
+    }
+
+    /// `round((x + e) / P)` over `Q_l` in NTT form, for `x` given by its NTT-form parts over
+    /// `Q_l` and `P`, and an optional error `e` in coefficient form (limb-major, `Q_l` then `P`).
+    pub(crate) fn mod_down_ntt(
+        &self,
+        x_q: Poly<Ntt>,
+        x_p: Poly<Ntt>,
+        e: Option<&[u64]>,
+    ) -> Result<Poly<Ntt>> {
+        let level = x_q.limbs();
+        let n = self.degree();
+        let rl = self.rlwe();
+        let t = self.moddown_table(level)?;
+        let mut xp = x_p.into_coeff().into_residues();
+        if let Some(e) = e {
+            for (limb, (el, m)) in xp
+                .chunks_exact_mut(n)
+                .zip(e[level * n..].chunks_exact(n).zip(rl.ctx_p().moduli()))
+            {
+                for (x, &y) in limb.iter_mut().zip(el) {
+                    *x = m.add(*x, y);
+                }
+            }
+        }
+        let mut conv = vec![0u64; level * n];
+        t.conv.convert_exact(&xp, &mut conv)?;
+        let moduli = self.moduli();
+        let plans = rl.ctx_q().plans();
+        let mut xq = x_q.into_residues();
+        for j in 0..level {
+            let c = &mut conv[j * n..(j + 1) * n];
+            let m = &moduli[j];
+            if let Some(e) = e {
+                // (x + e - [x+e]_P): fold e into the converted limb before its transform.
+                for (x, &y) in c.iter_mut().zip(&e[j * n..(j + 1) * n]) {
+                    *x = m.sub(*x, y);
+                }
+            }
+            plans[j].forward(c)?;
+            let (w, ws) = t.p_inv[j];
+            sub_mul_limb(&mut xq[j * n..(j + 1) * n], c, m, w, ws);
+        }
+        Ok(Poly::from_raw(rl.ctx_q(), level, xq))
+    }
+}
