@@ -502,11 +502,8 @@ impl Evaluator {
     /// Key switching of an NTT-form polynomial: `(k_0, k_1)` in NTT form with
     /// `k_0 + k_1·s ≈ d·s'`.
     fn key_switch(&self, d: &Poly<Ntt>, key: &KeySwitchingKey) -> Result<(Poly<Ntt>, Poly<Ntt>)> {
-        let (k0, k1) = self
-            .params
-            .rlwe()
-            .key_switch(&d.clone().into_coeff(), key)?;
-        Ok((k0.into_ntt(), k1.into_ntt()))
+        let dig = self.params.decompose_ntt(d)?;
+        self.params.key_switch_digits(&dig, key, d.limbs())
     }
 
     /// Relinearises a degree-2 ciphertext to degree 1 (a degree-1 one is returned as is).
