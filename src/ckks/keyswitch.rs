@@ -22,6 +22,9 @@ use crate::math::poly::{Coeff, Ntt, Poly};
 use crate::math::rns::{BaseConverter, RnsBasis};
 use crate::rlwe::{KeySwitchingKey, PolyQP};
 
+/// Selects the `b` (`false`) or `a` (`true`) half of a key digit, in its `Q` or `P` part.
+type KeyPart = dyn Fn(&(PolyQP, PolyQP), bool) -> &Poly<Ntt>;
+
 /// ModDown constants at one level: the exact converter `P -> Q_l` and `P^{-1} mod q_j`.
 #[derive(Debug)]
 pub(crate) struct ModDownTable {
@@ -129,16 +132,66 @@ impl Parameters {
         level: usize,
     ) -> Result<(Poly<Ntt>, Poly<Ntt>)> {
         let rl = self.rlwe();
-        let mut acc = [
-            (Poly::zero_at(rl.ctx_q(), level)?, Poly::zero(rl.ctx_p())),
-            (Poly::zero_at(rl.ctx_q(), level)?, Poly::zero(rl.ctx_p())),
+        let n = self.degree();
+        let k_p = rl.ctx_p().len();
+        let used = dig.digits.len().min(key.digits.len());
+        // Lazy inner product: per value, Σ_j d_j·b_j and Σ_j d_j·a_j accumulate in u128 and are
+        // reduced once. Each term is below q^2 < 2^124 (primes below 2^62), so 8 terms stay
+        // below 2^127; longer sums are reduced every 8 digits.
+        let inner = |limbs: usize,
+                     moduli: &[Modulus],
+                     part: &dyn Fn(&PolyQP) -> &Poly<Ntt>,
+                     key_part: &KeyPart|
+         -> (Vec<u64>, Vec<u64>) {
+            let mut out0 = vec![0u64; limbs * n];
+            let mut out1 = vec![0u64; limbs * n];
+            for (j, m) in moduli.iter().enumerate().take(limbs) {
+                let r = j * n..(j + 1) * n;
+                let (o0, o1) = (&mut out0[r.clone()], &mut out1[r.clone()]);
+                for chunk in (0..used).collect::<Vec<_>>().chunks(8) {
+                    let mut acc0 = vec![0u128; n];
+                    let mut acc1 = vec![0u128; n];
+                    for &d in chunk {
+                        let x = &part(&dig.digits[d]).residues()[r.clone()];
+                        let b = &key_part(&key.digits[d], false).residues()[r.clone()];
+                        let a = &key_part(&key.digits[d], true).residues()[r.clone()];
+                        for i in 0..n {
+                            let xi = u128::from(x[i]);
+                            acc0[i] += xi * u128::from(b[i]);
+                            acc1[i] += xi * u128::from(a[i]);
+                        }
+                    }
+                    for i in 0..n {
+                        debug_assert!(acc0[i] >> 127 == 0 && acc1[i] >> 127 == 0);
+                        o0[i] = m.add(o0[i], m.reduce_u128(acc0[i]));
+                        o1[i] = m.add(o1[i], m.reduce_u128(acc1[i]));
+                    }
+                }
+            }
+            (out0, out1)
+        };
+        let (q0, q1) = inner(
+            level,
+            self.moduli(),
+            &|d: &PolyQP| &d.q,
+            &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.q } else { &k.0.q },
+        );
+        let (p0, p1) = inner(
+            k_p,
+            rl.ctx_p().moduli(),
+            &|d: &PolyQP| &d.p,
+            &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.p } else { &k.0.p },
+        );
+        let acc = [
+            (
+                Poly::from_raw(rl.ctx_q(), level, q0),
+                Poly::from_raw(rl.ctx_p(), k_p, p0),
+            ),
+            (
+                Poly::from_raw(rl.ctx_q(), level, q1),
+                Poly::from_raw(rl.ctx_p(), k_p, p1),
+            ),
         ];
-        for (d, (b, a)) in dig.digits.iter().zip(&key.digits) {
-            acc[0].0.mul_add_assign_prefix(&d.q, &b.q)?;
-            acc[0].1.mul_add_assign_prefix(&d.p, &b.p)?;
-            acc[1].0.mul_add_assign_prefix(&d.q, &a.q)?;
-            acc[1].1.mul_add_assign_prefix(&d.p, &a.p)?;
-        }
         let [(q0, p0), (q1, p1)] = acc;
         Ok((
             self.mod_down_ntt(q0, p0, None)?,
