@@ -140,3 +140,35 @@ fn newton_iterations_refine_a_chebyshev_start() {
     );
     assert!(bits >= 16.0, "{start} -> {bits}");
 }
+
+#[test]
+fn chebyshev_sums_match_the_clear_evaluation() {
+    let mut s = setup();
+    let x = values(&mut s.rng, s.params.slots(), -1.0, 1.0);
+    let ct = encrypt(&mut s, &x);
+    let iv = Interval::new(-1.0, 1.0).unwrap();
+    for (degree, seed) in [(0usize, 1u64), (1, 2), (5, 3), (20, 4)] {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let c = values(&mut rng, degree + 1, -0.5, 0.5);
+        let out = s.ev.evaluate_chebyshev(&ct, &c, iv, &s.rlk).unwrap();
+        let got = s
+            .params
+            .decode(&ckks::decrypt(&s.params, &s.sk, &out).unwrap())
+            .unwrap();
+        let bound = out.estimate().max_error(s.params.slots());
+        for (t, g) in x.iter().zip(&got) {
+            let (mut t0, mut t1) = (1.0, *t);
+            let mut want = c[0] + if degree >= 1 { c[1] * t } else { 0.0 };
+            for cj in c.iter().skip(2) {
+                let t2 = 2.0 * t * t1 - t0;
+                want += cj * t2;
+                (t0, t1) = (t1, t2);
+            }
+            assert!(
+                (g.re - want).abs() <= bound,
+                "degree {degree}: {} vs {want} (bound {bound:e})",
+                g.re
+            );
+        }
+    }
+}

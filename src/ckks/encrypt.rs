@@ -61,7 +61,7 @@ impl Parameters {
     /// order and the rotation group).
     ///
     /// # Errors
-    /// [`Error::Ckks`] ([`CkksError::LevelExhausted`]) for a level outside the chain;
+    /// [`Error::InvalidOperation`] for a level outside the chain;
     /// [`Error::Ckks`] ([`CkksError::ValueTooLarge`]) if the scaled values do not fit the level;
     /// the encoder's errors (too many values, non-finite values or scale).
     ///

@@ -462,8 +462,7 @@ impl Parameters {
     /// The canonical scale `Δ_l` at `level` (see the module docs).
     ///
     /// # Errors
-    /// [`Error::Ckks`] ([`LevelExhausted`](crate::error::CkksError::LevelExhausted)) for a level
-    /// outside `1..=max_level()`.
+    /// [`Error::InvalidOperation`] for a level outside `1..=max_level()`.
     pub fn scale_at(&self, level: usize) -> Result<f64> {
         self.check_level(level)?;
         Ok(self.scales[level - 1])
@@ -501,7 +500,9 @@ impl Parameters {
 
     pub(crate) fn check_level(&self, level: usize) -> Result<()> {
         if level == 0 || level > self.max_level() {
-            return Err(crate::error::CkksError::LevelExhausted { level, needed: 1 }.into());
+            return Err(Error::InvalidOperation {
+                reason: "CKKS level outside the modulus chain (levels run from 1 to max_level())",
+            });
         }
         Ok(())
     }
