@@ -350,6 +350,22 @@ mod tests {
                 Error::ContextMismatch,
                 "operands belong to different contexts (degree or moduli differ)",
             ),
+            (
+                Error::Ckks(CkksError::ScaleMismatch {
+                    level: 3,
+                    left_log2: 40.0,
+                    right_log2: 80.0,
+                }),
+                "CKKS scale mismatch at level 3: 2^40.000 vs 2^80.000; rescale the operand with the larger scale, or encode the plaintext at the ciphertext's scale",
+            ),
+            (
+                Error::Ckks(CkksError::LevelExhausted { level: 1, needed: 2 }),
+                "CKKS levels exhausted: the ciphertext is at level 1 but the operation needs level 2; use parameters with more levels (a larger depth)",
+            ),
+            (
+                Error::Ckks(CkksError::MissingRotationKey { step: 3, element: 125 }),
+                "no Galois key for rotation by 3 (element 125) nor for its power-of-two steps; generate the key with GaloisKeys::generate",
+            ),
         ];
         for (e, s) in cases {
             assert_eq!(e.to_string(), s);
