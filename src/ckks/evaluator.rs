@@ -511,24 +511,31 @@ impl Evaluator {
     /// # Errors
     /// [`Error::InvalidOperation`] for degree above 2; [`Error::ContextMismatch`].
     pub fn relinearize(&self, ct: &Ciphertext, rlk: &RelinearizationKey) -> Result<Ciphertext> {
-        self.params.check_ct(ct)?;
+        self.relinearize_owned(ct.clone(), rlk)
+    }
+
+    /// [`relinearize`](Self::relinearize) reusing the ciphertext's buffers.
+    fn relinearize_owned(
+        &self,
+        mut ct: Ciphertext,
+        rlk: &RelinearizationKey,
+    ) -> Result<Ciphertext> {
+        self.params.check_ct(&ct)?;
         match ct.degree() {
-            1 => Ok(ct.clone()),
+            1 => Ok(ct),
             2 => {
-                let (k0, k1) = self.key_switch(&ct.parts[2], rlk.key())?;
-                let mut c0 = ct.parts[0].clone();
-                let mut c1 = ct.parts[1].clone();
-                c0.add_assign(&k0)?;
-                c1.add_assign(&k1)?;
+                let c2 = ct.parts.pop().ok_or(Error::InvalidOperation {
+                    reason: "internal: missing ciphertext part",
+                })?;
+                let (k0, k1) = self.key_switch(&c2, rlk.key())?;
+                ct.parts[0].add_assign(&k0)?;
+                ct.parts[1].add_assign(&k1)?;
                 let v = self
                     .params
                     .slot_variance(self.params.key_switch_variance(ct.level()), ct.scale);
-                Ok(Ciphertext {
-                    parts: vec![c0, c1],
-                    scale: ct.scale,
-                    estimate: ct.estimate.plus(v),
-                    seed: None,
-                })
+                ct.estimate = ct.estimate.plus(v);
+                ct.seed = None;
+                Ok(ct)
             }
             _ => Err(Error::InvalidOperation {
                 reason: "only degree-2 ciphertexts can be relinearised",
@@ -546,7 +553,7 @@ impl Evaluator {
         b: &Ciphertext,
         rlk: &RelinearizationKey,
     ) -> Result<Ciphertext> {
-        self.relinearize(&self.mul(a, b)?, rlk)
+        self.relinearize_owned(self.mul(a, b)?, rlk)
     }
 
     /// `a · b`, relinearised and rescaled.

@@ -145,12 +145,15 @@ impl Parameters {
          -> (Vec<u64>, Vec<u64>) {
             let mut out0 = vec![0u64; limbs * n];
             let mut out1 = vec![0u64; limbs * n];
+            let mut acc0 = vec![0u128; n];
+            let mut acc1 = vec![0u128; n];
+            let digits: Vec<usize> = (0..used).collect();
             for (j, m) in moduli.iter().enumerate().take(limbs) {
                 let r = j * n..(j + 1) * n;
                 let (o0, o1) = (&mut out0[r.clone()], &mut out1[r.clone()]);
-                for chunk in (0..used).collect::<Vec<_>>().chunks(8) {
-                    let mut acc0 = vec![0u128; n];
-                    let mut acc1 = vec![0u128; n];
+                for chunk in digits.chunks(8) {
+                    acc0.fill(0);
+                    acc1.fill(0);
                     for &d in chunk {
                         let x = &part(&dig.digits[d]).residues()[r.clone()];
                         let b = &key_part(&key.digits[d], false).residues()[r.clone()];
