@@ -15,6 +15,23 @@
 //! * [`NoiseEstimate`]: a public a-priori error estimate carried by every ciphertext;
 //!   [`precision`] measures actual errors for tests.
 //!
+//! ## Levels, scales and slots
+//! A ciphertext at level `l` uses the first `l` primes; the top level is `L + 1`
+//! ([`Parameters::max_level`]) and each rescale drops one prime. Every level has a canonical
+//! scale ([`Parameters::scale_at`], `2^scale_bits` at the top); multiply-and-rescale keeps
+//! ciphertexts on these scales, and the [`Evaluator`] aligns the levels and scales of operands
+//! where that is unambiguous (see its module docs), returning a
+//! [`CkksError`](crate::error::CkksError) that names the levels and scales otherwise. A real
+//! vector occupies the real parts of the `N/2` slots; rotations by `k` use the Galois element
+//! `5^k mod 2N` ([`Parameters::rotation_element`]), conjugation `2N - 1`.
+//!
+//! ## Precision (measured, `tests/ckks_precision.rs`)
+//! At `n16384_depth5_scale40`, 8,192 values uniform in `[-1, 1]`, public-key encryption: fresh
+//! 25.9 bits (`-log2` of the largest error), 25.2 bits after one multiply-relinearise-rescale,
+//! 24.1 bits after five. These match SEAL 4.4 (25.4 / 25.1), whose encryption we follow
+//! (encrypt modulo `Q·P`, divide by `P`); the errors are dominated by the rounding terms
+//! `r_0 + r_1·s` of that division and of each rescale.
+//!
 //! ```
 //! use migrationfhe::ckks::{self, Evaluator, Parameters, Preset};
 //! use migrationfhe::rlwe::{RelinearizationKey, SecretKey};
