@@ -172,3 +172,26 @@ fn chebyshev_sums_match_the_clear_evaluation() {
         }
     }
 }
+
+#[test]
+fn inverse_helpers_choose_the_degree_from_the_interval() {
+    let mut s = setup();
+    let x = values(&mut s.rng, s.params.slots(), 1.0, 64.0);
+    let ct = encrypt(&mut s, &x);
+    let iv = Interval::new(1.0, 64.0).unwrap();
+    let inv = s.ev.inverse(&ct, iv, 12, &s.rlk).unwrap();
+    assert_eq!(ct.level() - inv.level(), 8);
+    let want: Vec<f64> = x.iter().map(|v| 1.0 / v).collect();
+    assert!(relative_bits(&s, &inv, &want) >= 12.0);
+    let narrow = Interval::new(1.0, 4.0).unwrap();
+    let y = values(&mut s.rng, s.params.slots(), 1.0, 4.0);
+    let cy = encrypt(&mut s, &y);
+    let isq = s.ev.inverse_sqrt(&cy, narrow, 12, &s.rlk).unwrap();
+    assert!(cy.level() - isq.level() <= 6);
+    let want: Vec<f64> = y.iter().map(|v| 1.0 / v.sqrt()).collect();
+    assert!(relative_bits(&s, &isq, &want) >= 12.0);
+    assert!(s
+        .ev
+        .inverse(&ct, Interval::new(-1.0, 1.0).unwrap(), 12, &s.rlk)
+        .is_err());
+}
