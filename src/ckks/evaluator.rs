@@ -503,7 +503,9 @@ impl Evaluator {
     /// `k_0 + k_1·s ≈ d·s'`.
     fn key_switch(&self, d: &Poly<Ntt>, key: &KeySwitchingKey) -> Result<(Poly<Ntt>, Poly<Ntt>)> {
         let dig = self.params.decompose_ntt(d)?;
-        self.params.key_switch_digits(&dig, key, d.limbs())
+        let out = self.params.key_switch_digits(&dig, key, d.limbs());
+        dig.recycle();
+        out
     }
 
     /// Relinearises a degree-2 ciphertext to degree 1 (a degree-1 one is returned as is).
@@ -530,6 +532,10 @@ impl Evaluator {
                 let (k0, k1) = self.key_switch(&c2, rlk.key())?;
                 ct.parts[0].add_assign(&k0)?;
                 ct.parts[1].add_assign(&k1)?;
+                for p in [c2, k0] {
+                    super::keyswitch::give_poly(p);
+                }
+                super::keyswitch::give_poly(k1);
                 let v = self
                     .params
                     .slot_variance(self.params.key_switch_variance(ct.level()), ct.scale);
@@ -725,6 +731,8 @@ impl Evaluator {
         let c1 = ct.parts[1].automorphism(g)?;
         let (k0, k1) = self.key_switch(&c1, key.key())?;
         c0.add_assign(&k0)?;
+        super::keyswitch::give_poly(k0);
+        super::keyswitch::give_poly(c1);
         let v = self
             .params
             .slot_variance(self.params.key_switch_variance(ct.level()), ct.scale);
@@ -819,7 +827,7 @@ impl Evaluator {
         let v = self
             .params
             .slot_variance(self.params.key_switch_variance(ct.level()), ct.scale);
-        wanted
+        let out = wanted
             .into_iter()
             .map(|key| {
                 let Some(key) = key else {
@@ -831,6 +839,7 @@ impl Evaluator {
                         .key_switch_digits(&dec.automorphism(g)?, key.key(), level)?;
                 let mut c0 = ct.parts[0].automorphism(g)?;
                 c0.add_assign(&k0)?;
+                super::keyswitch::give_poly(k0);
                 Ok(Ciphertext {
                     parts: vec![c0, k1],
                     scale: ct.scale,
@@ -838,7 +847,9 @@ impl Evaluator {
                     seed: None,
                 })
             })
-            .collect()
+            .collect();
+        dec.recycle();
+        out
     }
 
     /// Complex conjugation of every slot.

@@ -18,9 +18,56 @@
 use super::Parameters;
 use crate::error::Result;
 use crate::math::modulus::Modulus;
-use crate::math::poly::{Coeff, Ntt, Poly};
+use crate::math::poly::{Ntt, Poly};
 use crate::math::rns::{BaseConverter, RnsBasis};
 use crate::rlwe::{KeySwitchingKey, PolyQP};
+
+thread_local! {
+    /// Recycled limb buffers: key switching allocates several megabytes per call, which the
+    /// allocator would otherwise return to the system and fault back in (zeroed) every time.
+    static POOL: core::cell::RefCell<Vec<Vec<u64>>> = const { core::cell::RefCell::new(Vec::new()) };
+    /// The `u128` accumulators of the inner product.
+    static ACC: core::cell::RefCell<Vec<u128>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread at most.
+const POOL_LIMIT: usize = 48;
+/// Words kept per thread at most (64 MiB).
+const POOL_WORDS: usize = 1 << 23;
+
+/// A zeroed buffer of `len` words, recycled when possible.
+pub(crate) fn take(len: usize) -> Vec<u64> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    v.clear();
+    v.resize(len, 0);
+    v
+}
+
+/// Returns a buffer holding only public data (ciphertext-derived values) to the pool.
+pub(crate) fn give(v: Vec<u64>) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let words: usize = p.iter().map(Vec::capacity).sum();
+        if p.len() < POOL_LIMIT && words + v.capacity() <= POOL_WORDS {
+            p.push(v);
+        }
+    });
+}
+
+/// Returns the buffers of a polynomial to the pool.
+pub(crate) fn give_poly<R: crate::math::poly::Representation>(p: Poly<R>) {
+    give(p.into_residues());
+}
+
+impl Digits {
+    /// Returns the digits' buffers to the pool.
+    pub(crate) fn recycle(self) {
+        for d in self.digits {
+            give_poly(d.q);
+            give_poly(d.p);
+        }
+    }
+}
 
 /// Selects the `b` (`false`) or `a` (`true`) half of a key digit, in its `Q` or `P` part.
 type KeyPart = dyn Fn(&(PolyQP, PolyQP), bool) -> &Poly<Ntt>;
@@ -91,16 +138,20 @@ impl Parameters {
         let rl = self.rlwe();
         let (cq, cp) = (rl.ctx_q(), rl.ctx_p());
         let k_p = cp.len();
-        let coeff: Poly<Coeff> = d.clone().into_coeff();
-        let src = coeff.residues();
+        let mut src = take(level * n);
+        src.copy_from_slice(d.residues());
+        for (limb, plan) in src.chunks_exact_mut(n).zip(cq.plans()) {
+            plan.inverse(limb)?;
+        }
         let tables = rl.level_tables(level)?;
         let mut digits = Vec::with_capacity(tables.modup.len());
+        let mut ext = take((level + k_p) * n);
         for (start, end, conv) in &tables.modup {
             let (start, end) = (*start, *end);
             let others = level - (end - start);
-            let mut ext = vec![0u64; (others + k_p) * n];
-            conv.convert_approx(&src[start * n..end * n], &mut ext)?;
-            let mut q = vec![0u64; level * n];
+            let ext = &mut ext[..(others + k_p) * n];
+            conv.convert_approx(&src[start * n..end * n], ext)?;
+            let mut q = take(level * n);
             for i in 0..level {
                 let dst = &mut q[i * n..(i + 1) * n];
                 if (start..end).contains(&i) {
@@ -111,7 +162,8 @@ impl Parameters {
                     cq.plans()[i].forward(dst)?;
                 }
             }
-            let mut p = ext[others * n..].to_vec();
+            let mut p = take(k_p * n);
+            p.copy_from_slice(&ext[others * n..]);
             for (limb, plan) in p.chunks_exact_mut(n).zip(cp.plans()) {
                 plan.forward(limb)?;
             }
@@ -120,6 +172,8 @@ impl Parameters {
                 p: Poly::from_raw(cp, k_p, p),
             });
         }
+        give(src);
+        give(ext);
         Ok(Digits { digits })
     }
 
@@ -143,10 +197,12 @@ impl Parameters {
                      part: &dyn Fn(&PolyQP) -> &Poly<Ntt>,
                      key_part: &KeyPart|
          -> (Vec<u64>, Vec<u64>) {
-            let mut out0 = vec![0u64; limbs * n];
-            let mut out1 = vec![0u64; limbs * n];
-            let mut acc0 = vec![0u128; n];
-            let mut acc1 = vec![0u128; n];
+            let mut out0 = take(limbs * n);
+            let mut out1 = take(limbs * n);
+            let mut acc = ACC.with(|a| core::mem::take(&mut *a.borrow_mut()));
+            acc.clear();
+            acc.resize(2 * n, 0);
+            let (acc0, acc1) = acc.split_at_mut(n);
             let digits: Vec<usize> = (0..used).collect();
             for (j, m) in moduli.iter().enumerate().take(limbs) {
                 let r = j * n..(j + 1) * n;
@@ -171,6 +227,7 @@ impl Parameters {
                     }
                 }
             }
+            ACC.with(|a| *a.borrow_mut() = acc);
             (out0, out1)
         };
         let (q0, q1) = inner(
@@ -225,7 +282,7 @@ impl Parameters {
                 }
             }
         }
-        let mut conv = vec![0u64; level * n];
+        let mut conv = take(level * n);
         t.conv.convert_exact(&xp, &mut conv)?;
         let moduli = self.moduli();
         let plans = rl.ctx_q().plans();
@@ -243,6 +300,13 @@ impl Parameters {
             let (w, ws) = t.p_inv[j];
             sub_mul_limb(&mut xq[j * n..(j + 1) * n], c, m, w, ws);
         }
+        if e.is_some() {
+            // The buffers held the encryption error: wipe them before reuse.
+            zeroize::Zeroize::zeroize(&mut conv);
+            zeroize::Zeroize::zeroize(&mut xp);
+        }
+        give(conv);
+        give(xp);
         Ok(Poly::from_raw(rl.ctx_q(), level, xq))
     }
 }
