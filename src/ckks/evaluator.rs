@@ -157,9 +157,7 @@ impl Evaluator {
                 *t = q.sub(q.reduce(x), hj);
             }
             plans[j].forward(tmp)?;
-            for (y, &t) in limb.iter_mut().zip(tmp.iter()) {
-                *y = q.mul_shoup(q.sub(*y, t), w, ws);
-            }
+            super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value());
         }
         p.drop_last_prime()
     }

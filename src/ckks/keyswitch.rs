@@ -102,10 +102,26 @@ impl Digits {
     }
 }
 
-fn sub_mul_limb(x: &mut [u64], c: &[u64], q: &Modulus, w: u64, ws: u64) {
+/// `x[i] = (x[i] - c[i])·w mod q` (Shoup, `w_shoup = floor(w 2^64 / q)`), for canonical
+/// `x[i], c[i] < q`; element-wise, vectorised by `multiversion`.
+///
+/// Range: `x + q - c < 2q < 2^63`; the lazy Shoup product lies in `[0, 2q)` (proof at
+/// [`Modulus::mul_shoup_lazy`]) and one conditional subtraction (`min(r, r - q)`, which wraps
+/// for `r < q`) makes it canonical.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+bmi2", "x86_64+avx2+bmi2"))]
+pub(crate) fn sub_mul_shoup(x: &mut [u64], c: &[u64], w: u64, w_shoup: u64, q: u64) {
     for (y, &t) in x.iter_mut().zip(c) {
-        *y = q.mul_shoup(q.sub(*y, t), w, ws);
+        debug_assert!(*y < q && t < q);
+        let a = *y + q - t;
+        #[allow(clippy::cast_possible_truncation)]
+        let est = ((u128::from(a) * u128::from(w_shoup)) >> 64) as u64;
+        let r = a.wrapping_mul(w).wrapping_sub(est.wrapping_mul(q));
+        *y = r.min(r.wrapping_sub(q));
     }
+}
+
+fn sub_mul_limb(x: &mut [u64], c: &[u64], q: &Modulus, w: u64, ws: u64) {
+    sub_mul_shoup(x, c, w, ws, q.value());
 }
 
 impl Parameters {
