@@ -104,6 +104,138 @@ pub enum Error {
         /// What was wrong.
         reason: &'static str,
     },
+    /// A CKKS operation was refused; the inner error names the levels and scales involved and
+    /// what to do.
+    Ckks(CkksError),
+}
+
+/// Why a CKKS operation was refused. Scales are given as `log2(scale)`; every field is public
+/// metadata of the ciphertexts (never a slot value).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum CkksError {
+    /// Two operands of an addition or subtraction have scales that cannot be aligned
+    /// automatically.
+    ScaleMismatch {
+        /// Level (primes in use) of the operands after level alignment.
+        level: usize,
+        /// `log2` of the left operand's scale.
+        left_log2: f64,
+        /// `log2` of the right operand's scale.
+        right_log2: f64,
+    },
+    /// No level is left for the operation (rescaling needs at least two primes).
+    LevelExhausted {
+        /// The level (number of primes) of the operand.
+        level: usize,
+        /// The level the operation would need at least.
+        needed: usize,
+    },
+    /// The encoded values are too large for the scale at this level: the plaintext
+    /// coefficients would reach `2^coeff_log2`, but the level only holds `2^capacity_log2`.
+    ValueTooLarge {
+        /// The level asked for.
+        level: usize,
+        /// `log2` of the scale.
+        scale_log2: f64,
+        /// `log2` of the largest coefficient.
+        coeff_log2: f64,
+        /// `log2(Q_l / 2)`, the largest magnitude the level can represent.
+        capacity_log2: f64,
+    },
+    /// A rotation by `step` slots (Galois element `element`) has no key, and no combination of
+    /// power-of-two keys reaches it either.
+    MissingRotationKey {
+        /// The rotation asked for (slots to the left; conjugation is reported as 0).
+        step: i64,
+        /// The Galois element `5^step mod 2N` (or `2N - 1` for conjugation).
+        element: u64,
+    },
+}
+
+impl PartialEq for CkksError {
+    /// Compares scales bit for bit.
+    fn eq(&self, other: &Self) -> bool {
+        use CkksError::*;
+        match (self, other) {
+            (
+                ScaleMismatch {
+                    level: a,
+                    left_log2: b,
+                    right_log2: c,
+                },
+                ScaleMismatch {
+                    level: x,
+                    left_log2: y,
+                    right_log2: z,
+                },
+            ) => a == x && b.to_bits() == y.to_bits() && c.to_bits() == z.to_bits(),
+            (
+                LevelExhausted {
+                    level: a,
+                    needed: b,
+                },
+                LevelExhausted {
+                    level: x,
+                    needed: y,
+                },
+            ) => a == x && b == y,
+            (
+                ValueTooLarge {
+                    level: a,
+                    scale_log2: b,
+                    coeff_log2: c,
+                    capacity_log2: d,
+                },
+                ValueTooLarge {
+                    level: w,
+                    scale_log2: x,
+                    coeff_log2: y,
+                    capacity_log2: z,
+                },
+            ) => {
+                a == w
+                    && b.to_bits() == x.to_bits()
+                    && c.to_bits() == y.to_bits()
+                    && d.to_bits() == z.to_bits()
+            }
+            (
+                MissingRotationKey {
+                    step: a,
+                    element: b,
+                },
+                MissingRotationKey {
+                    step: x,
+                    element: y,
+                },
+            ) => a == x && b == y,
+            _ => false,
+        }
+    }
+}
+impl Eq for CkksError {}
+
+impl fmt::Display for CkksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ScaleMismatch { level, left_log2, right_log2 } => write!(
+                f,
+                "CKKS scale mismatch at level {level}: 2^{left_log2:.3} vs 2^{right_log2:.3}; rescale the operand with the larger scale, or encode the plaintext at the ciphertext's scale"
+            ),
+            Self::LevelExhausted { level, needed } => write!(
+                f,
+                "CKKS levels exhausted: the ciphertext is at level {level} but the operation needs level {needed}; use parameters with more levels (a larger depth)"
+            ),
+            Self::ValueTooLarge { level, scale_log2, coeff_log2, capacity_log2 } => write!(
+                f,
+                "CKKS values too large for the scale: at scale 2^{scale_log2:.1} the coefficients reach 2^{coeff_log2:.1}, but level {level} holds only 2^{capacity_log2:.1}; lower the scale or the values, or encode at a higher level"
+            ),
+            Self::MissingRotationKey { step, element } => write!(
+                f,
+                "no Galois key for rotation by {step} (element {element}) nor for its power-of-two steps; generate the key with GaloisKeys::generate"
+            ),
+        }
+    }
 }
 
 impl fmt::Display for ModulusError {
@@ -153,6 +285,7 @@ impl fmt::Display for Error {
                 f.write_str("operands belong to different contexts (degree or moduli differ)")
             }
             Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
+            Self::Ckks(e) => e.fmt(f),
             Self::InsecureParameters { degree, log_qp, max_log_qp } => write!(
                 f,
                 "insecure parameters: log2(QP) = {log_qp} exceeds {max_log_qp} for N = {degree}; use fewer or smaller primes or a larger N"
@@ -162,6 +295,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<CkksError> for Error {
+    fn from(e: CkksError) -> Self {
+        Self::Ckks(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -210,6 +349,22 @@ mod tests {
             (
                 Error::ContextMismatch,
                 "operands belong to different contexts (degree or moduli differ)",
+            ),
+            (
+                Error::Ckks(CkksError::ScaleMismatch {
+                    level: 3,
+                    left_log2: 40.0,
+                    right_log2: 80.0,
+                }),
+                "CKKS scale mismatch at level 3: 2^40.000 vs 2^80.000; rescale the operand with the larger scale, or encode the plaintext at the ciphertext's scale",
+            ),
+            (
+                Error::Ckks(CkksError::LevelExhausted { level: 1, needed: 2 }),
+                "CKKS levels exhausted: the ciphertext is at level 1 but the operation needs level 2; use parameters with more levels (a larger depth)",
+            ),
+            (
+                Error::Ckks(CkksError::MissingRotationKey { step: 3, element: 125 }),
+                "no Galois key for rotation by 3 (element 125) nor for its power-of-two steps; generate the key with GaloisKeys::generate",
             ),
         ];
         for (e, s) in cases {

@@ -85,7 +85,7 @@ fn cos_sin_first_octant(x: f64) -> (f64, f64) {
 }
 
 /// `exp(2πi·k/m)` for `m` a power of two `>= 8`, using only correctly rounded operations.
-fn root_of_unity(k: usize, m: usize) -> Complex {
+pub(crate) fn root_of_unity(k: usize, m: usize) -> Complex {
     let k = k % m;
     let eighth = m / 8;
     let octant = k / eighth;

@@ -1,0 +1,328 @@
+//! Hybrid key switching kept in the NTT domain (the shared `rlwe` keys, a faster pipeline).
+//!
+//! The `rlwe` layer's [`key_switch`](crate::rlwe::RlweParams::key_switch) works on coefficient
+//! polynomials and divides by `P` on coefficients. CKKS ciphertexts live in NTT form, so here
+//! (as in SEAL and Lattigo):
+//! * **ModUp** reuses the digit's own limbs, already in NTT form, and transforms only the limbs
+//!   produced by base conversion: `Σ_j (l - α_j + K)` forward transforms instead of
+//!   `dnum·(l + K)`;
+//! * **ModDown** transforms only the `K` special limbs back to coefficients, extends their
+//!   centred value `[x]_P` exactly to `Q_l` (Halevi–Polyakov–Shoup base extension), transforms
+//!   it forward and takes `(x - [x]_P)·P^{-1} = round(x / P)` slot by slot: `K + l` transforms
+//!   per polynomial instead of `2l + K`. The result is the same exact rounding as
+//!   `math::rns::ScaleDown` (outside a window of relative width `2^-30` around `±P/2`, where it
+//!   may be off by one).
+//!
+//! The same ModDown serves public-key encryption modulo `Q·P` (module `encrypt`).
+
+use super::Parameters;
+use crate::error::Result;
+use crate::math::modulus::Modulus;
+use crate::math::poly::{Ntt, Poly};
+use crate::math::rns::{BaseConverter, RnsBasis};
+use crate::rlwe::{KeySwitchingKey, PolyQP};
+
+thread_local! {
+    /// Recycled limb buffers: key switching allocates several megabytes per call, which the
+    /// allocator would otherwise return to the system and fault back in (zeroed) every time.
+    static POOL: core::cell::RefCell<Vec<Vec<u64>>> = const { core::cell::RefCell::new(Vec::new()) };
+    /// The `u128` accumulators of the inner product.
+    static ACC: core::cell::RefCell<Vec<u128>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread at most.
+const POOL_LIMIT: usize = 48;
+/// Words kept per thread at most (64 MiB).
+const POOL_WORDS: usize = 1 << 23;
+
+/// A zeroed buffer of `len` words, recycled when possible.
+pub(crate) fn take(len: usize) -> Vec<u64> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    v.clear();
+    v.resize(len, 0);
+    v
+}
+
+/// Returns a buffer holding only public data (ciphertext-derived values) to the pool.
+pub(crate) fn give(v: Vec<u64>) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let words: usize = p.iter().map(Vec::capacity).sum();
+        if p.len() < POOL_LIMIT && words + v.capacity() <= POOL_WORDS {
+            p.push(v);
+        }
+    });
+}
+
+/// Returns the buffers of a polynomial to the pool.
+pub(crate) fn give_poly<R: crate::math::poly::Representation>(p: Poly<R>) {
+    give(p.into_residues());
+}
+
+impl Digits {
+    /// Returns the digits' buffers to the pool.
+    pub(crate) fn recycle(self) {
+        for d in self.digits {
+            give_poly(d.q);
+            give_poly(d.p);
+        }
+    }
+}
+
+/// Selects the `b` (`false`) or `a` (`true`) half of a key digit, in its `Q` or `P` part.
+type KeyPart = dyn Fn(&(PolyQP, PolyQP), bool) -> &Poly<Ntt>;
+
+/// ModDown constants at one level: the exact converter `P -> Q_l` and `P^{-1} mod q_j`.
+#[derive(Debug)]
+pub(crate) struct ModDownTable {
+    conv: BaseConverter,
+    p_inv: Vec<(u64, u64)>,
+}
+
+/// A polynomial decomposed for key switching: per digit, its extension to `Q_l ∪ P` (NTT).
+#[derive(Clone, Debug)]
+pub(crate) struct Digits {
+    pub(crate) digits: Vec<PolyQP>,
+}
+
+impl Digits {
+    /// The decomposition of `d(X^g)` from that of `d` (hoisting).
+    pub(crate) fn automorphism(&self, g: u64) -> Result<Self> {
+        let digits = self
+            .digits
+            .iter()
+            .map(|d| {
+                Ok(PolyQP {
+                    q: d.q.automorphism(g)?,
+                    p: d.p.automorphism(g)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { digits })
+    }
+}
+
+/// `x[i] = (x[i] - c[i])·w mod q` (Shoup, `w_shoup = floor(w 2^64 / q)`), for canonical
+/// `x[i], c[i] < q`; element-wise, vectorised by `multiversion`.
+///
+/// Range: `x + q - c < 2q < 2^63`; the lazy Shoup product lies in `[0, 2q)` (proof at
+/// [`Modulus::mul_shoup_lazy`]) and one conditional subtraction (`min(r, r - q)`, which wraps
+/// for `r < q`) makes it canonical.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+bmi2", "x86_64+avx2+bmi2"))]
+pub(crate) fn sub_mul_shoup(x: &mut [u64], c: &[u64], w: u64, w_shoup: u64, q: u64) {
+    for (y, &t) in x.iter_mut().zip(c) {
+        debug_assert!(*y < q && t < q);
+        let a = *y + q - t;
+        #[allow(clippy::cast_possible_truncation)]
+        let est = ((u128::from(a) * u128::from(w_shoup)) >> 64) as u64;
+        let r = a.wrapping_mul(w).wrapping_sub(est.wrapping_mul(q));
+        *y = r.min(r.wrapping_sub(q));
+    }
+}
+
+fn sub_mul_limb(x: &mut [u64], c: &[u64], q: &Modulus, w: u64, ws: u64) {
+    sub_mul_shoup(x, c, w, ws, q.value());
+}
+
+impl Parameters {
+    fn moddown_table(&self, level: usize) -> Result<&ModDownTable> {
+        self.check_level(level)?;
+        if let Some(t) = self.moddown[level - 1].get() {
+            return Ok(t);
+        }
+        let q = self.q_moduli();
+        let p = self.p_moduli();
+        let conv = BaseConverter::new(&RnsBasis::new(&p)?, &RnsBasis::new(&q[..level])?)?;
+        let p_inv = self.moduli()[..level]
+            .iter()
+            .map(|m| {
+                let pm = p
+                    .iter()
+                    .fold(m.reduce(1), |acc, &x| m.mul(acc, m.reduce(x)));
+                let w = m.inv(pm)?;
+                Ok((w, m.shoup(w)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let t = ModDownTable { conv, p_inv };
+        Ok(self.moddown[level - 1].get_or_init(|| t))
+    }
+
+    /// ModUp of `d` (NTT form, level `l`): one [`PolyQP`] per digit in use.
+    pub(crate) fn decompose_ntt(&self, d: &Poly<Ntt>) -> Result<Digits> {
+        let level = d.limbs();
+        let n = self.degree();
+        let rl = self.rlwe();
+        let (cq, cp) = (rl.ctx_q(), rl.ctx_p());
+        let k_p = cp.len();
+        let mut src = take(level * n);
+        src.copy_from_slice(d.residues());
+        for (limb, plan) in src.chunks_exact_mut(n).zip(cq.plans()) {
+            plan.inverse(limb)?;
+        }
+        let tables = rl.level_tables(level)?;
+        let mut digits = Vec::with_capacity(tables.modup.len());
+        let mut ext = take((level + k_p) * n);
+        for (start, end, conv) in &tables.modup {
+            let (start, end) = (*start, *end);
+            let others = level - (end - start);
+            let ext = &mut ext[..(others + k_p) * n];
+            conv.convert_approx(&src[start * n..end * n], ext)?;
+            let mut q = take(level * n);
+            for i in 0..level {
+                let dst = &mut q[i * n..(i + 1) * n];
+                if (start..end).contains(&i) {
+                    dst.copy_from_slice(&d.residues()[i * n..(i + 1) * n]);
+                } else {
+                    let e = if i < start { i } else { i - (end - start) };
+                    dst.copy_from_slice(&ext[e * n..(e + 1) * n]);
+                    cq.plans()[i].forward(dst)?;
+                }
+            }
+            let mut p = take(k_p * n);
+            p.copy_from_slice(&ext[others * n..]);
+            for (limb, plan) in p.chunks_exact_mut(n).zip(cp.plans()) {
+                plan.forward(limb)?;
+            }
+            digits.push(PolyQP {
+                q: Poly::from_raw(cq, level, q),
+                p: Poly::from_raw(cp, k_p, p),
+            });
+        }
+        give(src);
+        give(ext);
+        Ok(Digits { digits })
+    }
+
+    /// Inner product with the key and ModDown: `(k_0, k_1)` over `Q_l`, NTT form, with
+    /// `k_0 + k_1·s ≈ d·s'`.
+    pub(crate) fn key_switch_digits(
+        &self,
+        dig: &Digits,
+        key: &KeySwitchingKey,
+        level: usize,
+    ) -> Result<(Poly<Ntt>, Poly<Ntt>)> {
+        let rl = self.rlwe();
+        let n = self.degree();
+        let k_p = rl.ctx_p().len();
+        let used = dig.digits.len().min(key.digits.len());
+        // Lazy inner product: per value, Σ_j d_j·b_j and Σ_j d_j·a_j accumulate in u128 and are
+        // reduced once. Each term is below q^2 < 2^124 (primes below 2^62), so 8 terms stay
+        // below 2^127; longer sums are reduced every 8 digits.
+        let inner = |limbs: usize,
+                     moduli: &[Modulus],
+                     part: &dyn Fn(&PolyQP) -> &Poly<Ntt>,
+                     key_part: &KeyPart|
+         -> (Vec<u64>, Vec<u64>) {
+            let mut out0 = take(limbs * n);
+            let mut out1 = take(limbs * n);
+            let mut acc = ACC.with(|a| core::mem::take(&mut *a.borrow_mut()));
+            acc.clear();
+            acc.resize(2 * n, 0);
+            let (acc0, acc1) = acc.split_at_mut(n);
+            let digits: Vec<usize> = (0..used).collect();
+            for (j, m) in moduli.iter().enumerate().take(limbs) {
+                let r = j * n..(j + 1) * n;
+                let (o0, o1) = (&mut out0[r.clone()], &mut out1[r.clone()]);
+                for chunk in digits.chunks(8) {
+                    acc0.fill(0);
+                    acc1.fill(0);
+                    for &d in chunk {
+                        let x = &part(&dig.digits[d]).residues()[r.clone()];
+                        let b = &key_part(&key.digits[d], false).residues()[r.clone()];
+                        let a = &key_part(&key.digits[d], true).residues()[r.clone()];
+                        for i in 0..n {
+                            let xi = u128::from(x[i]);
+                            acc0[i] += xi * u128::from(b[i]);
+                            acc1[i] += xi * u128::from(a[i]);
+                        }
+                    }
+                    for i in 0..n {
+                        debug_assert!(acc0[i] >> 127 == 0 && acc1[i] >> 127 == 0);
+                        o0[i] = m.add(o0[i], m.reduce_u128(acc0[i]));
+                        o1[i] = m.add(o1[i], m.reduce_u128(acc1[i]));
+                    }
+                }
+            }
+            ACC.with(|a| *a.borrow_mut() = acc);
+            (out0, out1)
+        };
+        let (q0, q1) = inner(
+            level,
+            self.moduli(),
+            &|d: &PolyQP| &d.q,
+            &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.q } else { &k.0.q },
+        );
+        let (p0, p1) = inner(
+            k_p,
+            rl.ctx_p().moduli(),
+            &|d: &PolyQP| &d.p,
+            &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.p } else { &k.0.p },
+        );
+        let acc = [
+            (
+                Poly::from_raw(rl.ctx_q(), level, q0),
+                Poly::from_raw(rl.ctx_p(), k_p, p0),
+            ),
+            (
+                Poly::from_raw(rl.ctx_q(), level, q1),
+                Poly::from_raw(rl.ctx_p(), k_p, p1),
+            ),
+        ];
+        let [(q0, p0), (q1, p1)] = acc;
+        Ok((
+            self.mod_down_ntt(q0, p0, None)?,
+            self.mod_down_ntt(q1, p1, None)?,
+        ))
+    }
+
+    /// `round((x + e) / P)` over `Q_l` in NTT form, for `x` given by its NTT-form parts over
+    /// `Q_l` and `P`, and an optional error `e` in coefficient form (limb-major, `Q_l` then `P`).
+    pub(crate) fn mod_down_ntt(
+        &self,
+        x_q: Poly<Ntt>,
+        x_p: Poly<Ntt>,
+        e: Option<&[u64]>,
+    ) -> Result<Poly<Ntt>> {
+        let level = x_q.limbs();
+        let n = self.degree();
+        let rl = self.rlwe();
+        let t = self.moddown_table(level)?;
+        let mut xp = x_p.into_coeff().into_residues();
+        if let Some(e) = e {
+            for (limb, (el, m)) in xp
+                .chunks_exact_mut(n)
+                .zip(e[level * n..].chunks_exact(n).zip(rl.ctx_p().moduli()))
+            {
+                for (x, &y) in limb.iter_mut().zip(el) {
+                    *x = m.add(*x, y);
+                }
+            }
+        }
+        let mut conv = take(level * n);
+        t.conv.convert_exact(&xp, &mut conv)?;
+        let moduli = self.moduli();
+        let plans = rl.ctx_q().plans();
+        let mut xq = x_q.into_residues();
+        for j in 0..level {
+            let c = &mut conv[j * n..(j + 1) * n];
+            let m = &moduli[j];
+            if let Some(e) = e {
+                // (x + e - [x+e]_P): fold e into the converted limb before its transform.
+                for (x, &y) in c.iter_mut().zip(&e[j * n..(j + 1) * n]) {
+                    *x = m.sub(*x, y);
+                }
+            }
+            plans[j].forward(c)?;
+            let (w, ws) = t.p_inv[j];
+            sub_mul_limb(&mut xq[j * n..(j + 1) * n], c, m, w, ws);
+        }
+        if e.is_some() {
+            // The buffers held the encryption error: wipe them before reuse.
+            zeroize::Zeroize::zeroize(&mut conv);
+            zeroize::Zeroize::zeroize(&mut xp);
+        }
+        give(conv);
+        give(xp);
+        Ok(Poly::from_raw(rl.ctx_q(), level, xq))
+    }
+}
