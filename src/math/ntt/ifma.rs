@@ -156,7 +156,7 @@ impl IfmaTables {
         let tail_stages = 3 + vec_tail.trailing_zeros();
         let mut m = 1;
         let mut first = true;
-        for k in split_passes(t.log_n - tail_stages) {
+        for k in split_passes(t.n.trailing_zeros() - tail_stages) {
             match (k, first) {
                 (1, true) => fwd_pass::<2, true>(&c, v, m, w, ws),
                 (1, false) => fwd_pass::<2, false>(&c, v, m, w, ws),
@@ -190,7 +190,7 @@ impl IfmaTables {
         let ws = self.inv52.as_slice();
         let vec_head = nv.min(8);
         let head_stages = 3 + vec_head.trailing_zeros();
-        let passes = split_passes(t.log_n - head_stages);
+        let passes = split_passes(t.n.trailing_zeros() - head_stages);
         let only_head = passes.is_empty();
         match (vec_head, only_head) {
             (2, _) => inv_head::<2, true>(&c, &last, v, w, ws),
