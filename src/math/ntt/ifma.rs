@@ -82,6 +82,16 @@ impl Aligned {
     }
 }
 
+/// Reorders every group of `order.len()` consecutive words: new `g[i]` = old `g[order[i]]`.
+fn permute_groups(words: &mut [u64], order: &[usize]) {
+    for g in words.chunks_exact_mut(order.len()) {
+        let old = g.to_vec();
+        for (dst, &src) in g.iter_mut().zip(order) {
+            *dst = old[src];
+        }
+    }
+}
+
 /// `floor(w · 2^52 / q)`: the 52-bit Shoup companion of `w < q < 2^50`.
 fn shoup52(w: u64, q: u64) -> u64 {
     debug_assert!(w < q && q < 1 << 50);
@@ -106,18 +116,31 @@ pub(crate) struct IfmaTables {
 
 impl IfmaTables {
     /// Builds the tables for `t` (which must have `q < 2^50`).
+    ///
+    /// The copies differ from `t.fwd`/`t.inv` in the in-vector levels, whose entries are stored
+    /// in the lane order the kernels consume them (so that each is one vector load or
+    /// broadcast): forward level `n/2` in groups of eight as `[0 1 4 5 2 3 6 7]`; inverse level
+    /// `n/2` as `[0 4 1 5 2 6 3 7]` and level `n/4` in groups of four as `[0 2 1 3]`.
     pub(crate) fn new(token: Ifma, t: &Tables) -> Self {
         let q = t.q.value();
         debug_assert!(q < 1 << 50);
-        let fwd52: Vec<u64> = t.fwd.iter().map(|&w| shoup52(w, q)).collect();
-        let inv52: Vec<u64> = t.inv.iter().map(|&w| shoup52(w, q)).collect();
-        let w1 = if t.n >= 2 { t.inv[1] } else { 1 };
+        let n = t.n;
+        let mut fwd = t.fwd.clone();
+        let mut inv = t.inv.clone();
+        if n >= 16 {
+            permute_groups(&mut fwd[n / 2..], &[0, 1, 4, 5, 2, 3, 6, 7]);
+            permute_groups(&mut inv[n / 2..], &[0, 4, 1, 5, 2, 6, 3, 7]);
+            permute_groups(&mut inv[n / 4..n / 2], &[0, 2, 1, 3]);
+        }
+        let fwd52: Vec<u64> = fwd.iter().map(|&w| shoup52(w, q)).collect();
+        let inv52: Vec<u64> = inv.iter().map(|&w| shoup52(w, q)).collect();
+        let w1 = if n >= 2 { t.inv[1] } else { 1 };
         let lw = t.q.mul(w1, t.n_inv);
         Self {
             _token: token,
-            fwd: Aligned::new(&t.fwd),
+            fwd: Aligned::new(&fwd),
             fwd52: Aligned::new(&fwd52),
-            inv: Aligned::new(&t.inv),
+            inv: Aligned::new(&inv),
             inv52: Aligned::new(&inv52),
             n_inv: [t.n_inv, shoup52(t.n_inv, q)],
             last_w: [lw, shoup52(lw, q)],
@@ -146,35 +169,34 @@ impl IfmaTables {
     #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
     fn forward_impl(&self, t: &Tables, a: &mut [u64]) {
         let c = Consts::new(t.q.value());
-        let n = t.n;
         let (v, _) = a.as_chunks_mut::<8>();
         let nv = v.len();
-        debug_assert_eq!(nv * 8, n);
+        debug_assert!(nv * 8 == t.n && t.n >= 16);
         let w = self.fwd.as_slice();
         let ws = self.fwd52.as_slice();
-        let vec_tail = nv.min(8);
-        let tail_stages = 3 + vec_tail.trailing_zeros();
+        let (top, rest) = pass_plan(t.n.trailing_zeros() - 4);
+        // Breadth-first passes over the whole array, then, block by block (small enough to stay
+        // in the L1 cache), the remaining passes and the last four stages.
         let mut m = 1;
-        let mut first = true;
-        for k in split_passes(t.n.trailing_zeros() - tail_stages) {
-            match (k, first) {
-                (1, true) => fwd_pass::<2, true>(&c, v, m, w, ws),
-                (1, false) => fwd_pass::<2, false>(&c, v, m, w, ws),
-                (2, true) => fwd_pass::<4, true>(&c, v, m, w, ws),
-                (2, false) => fwd_pass::<4, false>(&c, v, m, w, ws),
-                (3, true) => fwd_pass::<8, true>(&c, v, m, w, ws),
-                (3, false) => fwd_pass::<8, false>(&c, v, m, w, ws),
-                (4, true) => fwd_pass::<16, true>(&c, v, m, w, ws),
-                _ => fwd_pass::<16, false>(&c, v, m, w, ws),
-            }
+        for &k in &top {
+            fwd_pass_dyn(&c, v, k, m, 0, nv / m, w, ws);
             m <<= k;
-            first = false;
         }
-        match (vec_tail, first) {
-            (2, _) => fwd_tail::<2, true>(&c, v, w, ws),
-            (4, _) => fwd_tail::<4, true>(&c, v, w, ws),
-            (_, true) => fwd_tail::<8, true>(&c, v, w, ws),
-            _ => fwd_tail::<8, false>(&c, v, w, ws),
+        let block = nv / m;
+        debug_assert!(block >= nv.min(16));
+        for (b, blk) in v.chunks_exact_mut(block).enumerate() {
+            let mut mm = m;
+            for &k in &rest {
+                fwd_pass_dyn(&c, blk, k, mm, b * (mm / m), nv / mm, w, ws);
+                mm <<= k;
+            }
+            let p0 = b * block / 2;
+            match nv {
+                2 => fwd_tail::<2, true>(&c, blk, p0, w, ws),
+                4 => fwd_tail::<4, false>(&c, blk, p0, w, ws),
+                8 => fwd_tail::<8, false>(&c, blk, p0, w, ws),
+                _ => fwd_tail::<16, false>(&c, blk, p0, w, ws),
+            }
         }
     }
 
@@ -182,49 +204,111 @@ impl IfmaTables {
     fn inverse_impl(&self, t: &Tables, a: &mut [u64]) {
         let c = Consts::new(t.q.value());
         let last = LastConsts::new(self.n_inv, self.last_w);
-        let n = t.n;
         let (v, _) = a.as_chunks_mut::<8>();
         let nv = v.len();
-        debug_assert_eq!(nv * 8, n);
+        debug_assert!(nv * 8 == t.n && t.n >= 16);
         let w = self.inv.as_slice();
         let ws = self.inv52.as_slice();
-        let vec_head = nv.min(8);
-        let head_stages = 3 + vec_head.trailing_zeros();
-        let passes = split_passes(t.n.trailing_zeros() - head_stages);
-        let only_head = passes.is_empty();
-        match (vec_head, only_head) {
-            (2, _) => inv_head::<2, true>(&c, &last, v, w, ws),
-            (4, _) => inv_head::<4, true>(&c, &last, v, w, ws),
-            (_, true) => inv_head::<8, true>(&c, &last, v, w, ws),
-            _ => inv_head::<8, false>(&c, &last, v, w, ws),
-        }
-        // Level (number of blocks) of the last stage done so far.
-        let mut m = nv / vec_head;
-        let count = passes.len();
-        for (idx, k) in passes.into_iter().rev().enumerate() {
-            m >>= k;
-            let is_last = idx + 1 == count;
-            match (k, is_last) {
-                (1, true) => inv_pass::<2, true>(&c, &last, v, m, w, ws),
-                (1, false) => inv_pass::<2, false>(&c, &last, v, m, w, ws),
-                (2, true) => inv_pass::<4, true>(&c, &last, v, m, w, ws),
-                (2, false) => inv_pass::<4, false>(&c, &last, v, m, w, ws),
-                (3, true) => inv_pass::<8, true>(&c, &last, v, m, w, ws),
-                (3, false) => inv_pass::<8, false>(&c, &last, v, m, w, ws),
-                (4, true) => inv_pass::<16, true>(&c, &last, v, m, w, ws),
-                _ => inv_pass::<16, false>(&c, &last, v, m, w, ws),
+        let (top, rest) = pass_plan(t.n.trailing_zeros() - 4);
+        let m: usize = 1 << top.iter().sum::<u32>();
+        let block = nv / m;
+        debug_assert!(block >= nv.min(16));
+        for (b, blk) in v.chunks_exact_mut(block).enumerate() {
+            let p0 = b * block / 2;
+            match nv {
+                2 => inv_head::<2, true>(&c, &last, blk, p0, w, ws),
+                4 => inv_head::<4, false>(&c, &last, blk, p0, w, ws),
+                8 => inv_head::<8, false>(&c, &last, blk, p0, w, ws),
+                _ => inv_head::<16, false>(&c, &last, blk, p0, w, ws),
+            }
+            // Level of the last stage done so far.
+            let mut mm = nv / 2;
+            for &k in rest.iter().rev() {
+                mm >>= k;
+                inv_pass_dyn(&c, &last, blk, k, mm, b * (mm / m), nv / mm, w, ws);
             }
         }
-        debug_assert_eq!(m, 1);
+        let mut mm = m;
+        for &k in top.iter().rev() {
+            mm >>= k;
+            inv_pass_dyn(&c, &last, v, k, mm, 0, nv / mm, w, ws);
+        }
+        debug_assert_eq!(mm, 1);
     }
 }
 
-/// Splits `stages` vertical stages into passes of at most four, largest first.
-fn split_passes(stages: u32) -> Vec<u32> {
+/// Dispatches a forward pass of `k` stages to its radix-`2^k` kernel.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn fwd_pass_dyn(
+    c: &Consts,
+    a: &mut [[u64; 8]],
+    k: u32,
+    m: usize,
+    i0: usize,
+    group: usize,
+    w: &[u64],
+    ws: &[u64],
+) {
+    match (k, m == 1) {
+        (1, true) => fwd_pass::<2, true>(c, a, m, i0, group, w, ws),
+        (1, false) => fwd_pass::<2, false>(c, a, m, i0, group, w, ws),
+        (2, true) => fwd_pass::<4, true>(c, a, m, i0, group, w, ws),
+        (2, false) => fwd_pass::<4, false>(c, a, m, i0, group, w, ws),
+        (3, true) => fwd_pass::<8, true>(c, a, m, i0, group, w, ws),
+        (3, false) => fwd_pass::<8, false>(c, a, m, i0, group, w, ws),
+        (4, true) => fwd_pass::<16, true>(c, a, m, i0, group, w, ws),
+        _ => fwd_pass::<16, false>(c, a, m, i0, group, w, ws),
+    }
+}
+
+/// Dispatches an inverse pass of `k` stages (last stage at level `m`) to its kernel.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn inv_pass_dyn(
+    c: &Consts,
+    l: &LastConsts,
+    a: &mut [[u64; 8]],
+    k: u32,
+    m: usize,
+    i0: usize,
+    group: usize,
+    w: &[u64],
+    ws: &[u64],
+) {
+    match (k, m == 1) {
+        (1, true) => inv_pass::<2, true>(c, l, a, m, i0, group, w, ws),
+        (1, false) => inv_pass::<2, false>(c, l, a, m, i0, group, w, ws),
+        (2, true) => inv_pass::<4, true>(c, l, a, m, i0, group, w, ws),
+        (2, false) => inv_pass::<4, false>(c, l, a, m, i0, group, w, ws),
+        (3, true) => inv_pass::<8, true>(c, l, a, m, i0, group, w, ws),
+        (3, false) => inv_pass::<8, false>(c, l, a, m, i0, group, w, ws),
+        (4, true) => inv_pass::<16, true>(c, l, a, m, i0, group, w, ws),
+        _ => inv_pass::<16, false>(c, l, a, m, i0, group, w, ws),
+    }
+}
+
+/// How the vertical stages (all but the last four) are grouped into passes, first pass first
+/// (forward order; the inverse runs it backwards): `top` passes sweep the whole array, `rest`
+/// passes run block by block.
+fn pass_plan(stages: u32) -> (Vec<u32>, Vec<u32>) {
+    if let Ok(plan) = std::env::var("IFMA_PLAN") {
+        let (t, r) = plan.split_once('|').unwrap_or(("", &plan));
+        let parse = |x: &str| -> Vec<u32> { x.split(',').filter_map(|x| x.parse().ok()).collect() };
+        let (t, r) = (parse(t), parse(r));
+        if t.iter().chain(&r).sum::<u32>() == stages {
+            return (t, r);
+        }
+    }
     let count = stages.div_ceil(4);
-    (0..count)
-        .map(|i| stages / count + u32::from(i < stages % count))
-        .collect()
+    (
+        vec![],
+        (0..count)
+            .map(|i| stages / count + u32::from(i < stages % count))
+            .collect(),
+    )
 }
 
 /// Broadcast constants of one transform.
@@ -236,13 +320,14 @@ struct Consts {
     neg_q: __m512i,
     mask52: __m512i,
     zero: __m512i,
-    /// `vpermt2q` indices of the perfect shuffle: `[x0 y0 x1 y1 x2 y2 x3 y3]` and
-    /// `[x4 y4 … x7 y7]`.
-    zip_lo: __m512i,
-    zip_hi: __m512i,
-    /// Its inverse: `[x0 x2 x4 x6 y0 y2 y4 y6]` and `[x1 x3 … y7]`.
+    /// `vpermt2q` indices restoring natural order after the forward in-vector stages.
+    fwd_out_a: __m512i,
+    fwd_out_b: __m512i,
+    /// `vpermt2q` indices `[x0 x2 x4 x6 y0 y2 y4 y6]` and `[x1 x3 … y7]` (inverse stages).
     unzip_even: __m512i,
     unzip_odd: __m512i,
+    /// `vpermq` indices `[0 0 2 2 1 1 3 3]`.
+    dup4: __m512i,
 }
 
 impl Consts {
@@ -255,8 +340,9 @@ impl Consts {
             neg_q: splat(q.wrapping_neg()),
             mask52: splat((1 << 52) - 1),
             zero: _mm512_setzero_si512(),
-            zip_lo: _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11),
-            zip_hi: _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15),
+            fwd_out_a: _mm512_setr_epi64(0, 8, 1, 9, 4, 12, 5, 13),
+            fwd_out_b: _mm512_setr_epi64(2, 10, 3, 11, 6, 14, 7, 15),
+            dup4: _mm512_setr_epi64(0, 0, 2, 2, 1, 1, 3, 3),
             unzip_even: _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14),
             unzip_odd: _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15),
         }
@@ -315,6 +401,21 @@ fn broadcast2(p: &[u64; 2]) -> __m512i {
     _mm512_broadcast_i64x2(x)
 }
 
+/// `[p0 p0 p0 p0 p1 p1 p1 p1]`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn halves(p: &[u64; 2]) -> __m512i {
+    _mm512_inserti64x4::<1>(splat(p[0]), _mm256_set1_epi64x(p[1].cast_signed()))
+}
+
+/// `[p0 p1 p2 p3 ? ? ? ?]` (upper half unspecified).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn load4(p: &[u64; 4]) -> __m512i {
+    // SAFETY: `p` refers to 32 readable bytes; `loadu` has no alignment requirement.
+    _mm512_castsi256_si512(unsafe { _mm256_loadu_si256(p.as_ptr().cast()) })
+}
+
 /// `[p0 p1 p2 p3 p0 p1 p2 p3]`.
 #[inline]
 #[target_feature(enable = "avx512f")]
@@ -336,9 +437,18 @@ fn csub(x: __m512i, m: __m512i) -> __m512i {
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn mul_lazy(c: &Consts, y: __m512i, w: __m512i, ws: __m512i) -> __m512i {
+    _mm512_and_si512(mul_raw(c, y, w, ws), c.mask52)
+}
+
+/// [`mul_lazy`] without the final mask: the result is `y·w mod q` in `[0, 2q)` **plus possibly
+/// `2^52`**, so only its low 52 bits are meaningful. Good enough for a value whose next use is
+/// as a multiplicand (IFMA reads only the low 52 bits of its operands).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn mul_raw(c: &Consts, y: __m512i, w: __m512i, ws: __m512i) -> __m512i {
     let qe = _mm512_madd52hi_epu64(c.zero, y, ws);
     let lo = _mm512_madd52lo_epu64(c.zero, y, w);
-    _mm512_and_si512(_mm512_madd52lo_epu64(lo, qe, c.neg_q), c.mask52)
+    _mm512_madd52lo_epu64(lo, qe, c.neg_q)
 }
 
 /// Debug check that every lane is below `bound`.
@@ -350,11 +460,13 @@ fn debug_below(x: __m512i, bound: __m512i) {
     }
 }
 
-/// Cooley–Tukey butterfly: `x, y` in `[0, 4q)` (`[0, q)` when `FIRST`); returns `x + y·w` and
-/// `x - y·w + 2q`, both in `[0, 4q)`.
+/// Cooley–Tukey butterfly: `x` in `[0, 4q)` (`[0, q)` when `FIRST`), `y` any value whose low 52
+/// bits are in `[0, 4q)`; returns `x + y·w` and `x - y·w + 2q`, both in `[0, 4q)`. Without
+/// `EXACT` the two outputs may be off by `±2^52` (their low 52 bits are right): allowed when both
+/// are next used as multiplicands (`y` of the following stage).
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn fwd_bf<const FIRST: bool>(
+fn fwd_bf<const FIRST: bool, const EXACT: bool>(
     c: &Consts,
     x: __m512i,
     y: __m512i,
@@ -371,7 +483,11 @@ fn fwd_bf<const FIRST: bool>(
     );
     // u in [0, 2q); t in [0, 2q).
     let u = if FIRST { x } else { csub(x, c.two_q) };
-    let t = mul_lazy(c, y, w, ws);
+    let t = if EXACT {
+        mul_lazy(c, y, w, ws)
+    } else {
+        mul_raw(c, y, w, ws)
+    };
     (
         _mm512_add_epi64(u, t),
         _mm512_sub_epi64(_mm512_add_epi64(u, c.two_q), t),
@@ -393,11 +509,16 @@ fn fwd_bf_last(c: &Consts, x: __m512i, y: __m512i, w: __m512i, ws: __m512i) -> (
     (s, d)
 }
 
-/// Gentleman–Sande butterfly: `x, y` in `[0, 2q)` (`[0, q)` when `FIRST`); returns `x + y` and
-/// `(x - y)·w`, both in `[0, 2q)`.
+/// Gentleman–Sande butterfly: `x, y` in `[0, 2q)` (`[0, q)` when `FIRST`); returns `x + y` in
+/// `[0, 2q)` and `(x - y)·w` in `[0, 2q)`.
+///
+/// With `RAW_IN`, only the low 52 bits of `x` and `y` are right (both are unmasked products of
+/// the previous stage, see [`mul_raw`]): the sum is masked before its reduction, the difference
+/// needs no mask since it is only multiplied. Without `EXACT_OUT` the product is returned
+/// unmasked (only its low 52 bits are right); the next stage then takes it with `RAW_IN`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn inv_bf<const FIRST: bool>(
+fn inv_bf<const FIRST: bool, const RAW_IN: bool, const EXACT_OUT: bool>(
     c: &Consts,
     x: __m512i,
     y: __m512i,
@@ -405,23 +526,34 @@ fn inv_bf<const FIRST: bool>(
     ws: __m512i,
 ) -> (__m512i, __m512i) {
     let bound = if FIRST { c.q } else { c.two_q };
-    debug_below(x, bound);
-    debug_below(y, bound);
+    debug_below(_mm512_and_si512(x, c.mask52), bound);
+    debug_below(_mm512_and_si512(y, c.mask52), bound);
     let s = _mm512_add_epi64(x, y);
+    let s = if RAW_IN {
+        _mm512_and_si512(s, c.mask52)
+    } else {
+        s
+    };
     let s = if FIRST { s } else { csub(s, c.two_q) };
-    // d in (0, 2 bound) <= 4q < 2^52.
+    // d in (0, 2 bound) <= 4q < 2^52 (in its low 52 bits when RAW_IN).
     let d = _mm512_sub_epi64(_mm512_add_epi64(x, bound), y);
-    (s, mul_lazy(c, d, w, ws))
+    let t = if EXACT_OUT {
+        mul_lazy(c, d, w, ws)
+    } else {
+        mul_raw(c, d, w, ws)
+    };
+    (s, t)
 }
 
-/// Last Gentleman–Sande butterfly with `1/n` folded in: `x, y` in `[0, 2q)`; returns
+/// Last Gentleman–Sande butterfly with `1/n` folded in: `x, y` in `[0, 2q)` (low 52 bits); returns
 /// `(x + y)·n^-1` and `(x - y)·w·n^-1`, canonical.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn inv_bf_last(c: &Consts, l: &LastConsts, x: __m512i, y: __m512i) -> (__m512i, __m512i) {
-    debug_below(x, c.two_q);
-    debug_below(y, c.two_q);
-    // Both multiplicands are below 4q < 2^52.
+    debug_below(_mm512_and_si512(x, c.mask52), c.two_q);
+    debug_below(_mm512_and_si512(y, c.mask52), c.two_q);
+    // Both multiplicands are below 4q < 2^52 in their low 52 bits, all IFMA reads (inputs may be
+    // unmasked products).
     let s = _mm512_add_epi64(x, y);
     let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.two_q), y);
     (
@@ -430,78 +562,144 @@ fn inv_bf_last(c: &Consts, l: &LastConsts, x: __m512i, y: __m512i) -> (__m512i, 
     )
 }
 
-/// `K = log2 R` forward stages on `R` vectors held in registers. Stage `l` pairs vectors at
-/// distance `R / 2^(l+1)`; its block `b` uses `tw[2^l - 1 + b]` (`[w, w']`).
+/// One forward stage on `R` vectors in registers: pairs at distance `HALF`, block `b` (of
+/// `R / (2 HALF)`) using `tw[off + b]`. Constant bounds, so the loops unroll and `v` stays in
+/// registers.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn fwd_vertical<const R: usize, const FIRST: bool>(
+fn fwd_stage<const R: usize, const HALF: usize, const FIRST: bool, const NEXT_Y: bool>(
+    c: &Consts,
+    v: &mut [__m512i; R],
+    tw: &[[u64; 2]; R],
+    off: usize,
+) {
+    for b in 0..R / (2 * HALF) {
+        let w = splat(tw[off + b][0]);
+        let ws = splat(tw[off + b][1]);
+        for k in 0..HALF {
+            let x = 2 * HALF * b + k;
+            // Both outputs of this butterfly have the same role in the next stage: within the
+            // group, the one of bit `HALF/2` of `k`; after the group's last stage, `NEXT_Y`.
+            let next_y = if HALF > 1 {
+                k & (HALF / 2) != 0
+            } else {
+                NEXT_Y
+            };
+            (v[x], v[x + HALF]) = if next_y {
+                fwd_bf::<FIRST, false>(c, v[x], v[x + HALF], w, ws)
+            } else {
+                fwd_bf::<FIRST, true>(c, v[x], v[x + HALF], w, ws)
+            };
+        }
+    }
+}
+
+/// `log2 R` forward stages on `R` vectors held in registers. Stage `l` pairs vectors at distance
+/// `R / 2^(l+1)`; its block `b` uses `tw[2^l - 1 + b]` (`[w, w']`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn fwd_vertical<const R: usize, const FIRST: bool, const NEXT_Y: bool>(
     c: &Consts,
     v: &mut [__m512i; R],
     tw: &[[u64; 2]; R],
 ) {
-    let mut half = R / 2;
-    let mut idx = 0;
-    let mut stage = 0;
-    while half >= 1 {
-        let blocks = R / (2 * half);
-        for b in 0..blocks {
-            let w = splat(tw[idx + b][0]);
-            let ws = splat(tw[idx + b][1]);
-            for k in 0..half {
-                let x = 2 * half * b + k;
-                let y = x + half;
-                (v[x], v[y]) = if FIRST && stage == 0 {
-                    fwd_bf::<true>(c, v[x], v[y], w, ws)
-                } else {
-                    fwd_bf::<false>(c, v[x], v[y], w, ws)
-                };
-            }
+    match R {
+        2 => fwd_stage::<R, 1, FIRST, NEXT_Y>(c, v, tw, 0),
+        4 => {
+            fwd_stage::<R, 2, FIRST, NEXT_Y>(c, v, tw, 0);
+            fwd_stage::<R, 1, false, NEXT_Y>(c, v, tw, 1);
         }
-        idx += blocks;
-        half /= 2;
-        stage += 1;
+        8 => {
+            fwd_stage::<R, 4, FIRST, NEXT_Y>(c, v, tw, 0);
+            fwd_stage::<R, 2, false, NEXT_Y>(c, v, tw, 1);
+            fwd_stage::<R, 1, false, NEXT_Y>(c, v, tw, 3);
+        }
+        _ => {
+            debug_assert_eq!(R, 16);
+            fwd_stage::<R, 8, FIRST, NEXT_Y>(c, v, tw, 0);
+            fwd_stage::<R, 4, false, NEXT_Y>(c, v, tw, 1);
+            fwd_stage::<R, 2, false, NEXT_Y>(c, v, tw, 3);
+            fwd_stage::<R, 1, false, NEXT_Y>(c, v, tw, 7);
+        }
     }
 }
 
-/// `K = log2 R` inverse stages on `R` vectors in registers: stage `l` pairs vectors at distance
-/// `2^l`; its block `b` uses `tw[R - 2^(K-l) + b]`. With `LAST`, the final stage is the one with
-/// a single block and `1/n` folded in (`tw` unused for it).
+/// One inverse stage on `R` vectors: pairs at distance `HALF`, block `b` using `tw[off + b]`;
+/// with `LAST` (a single block), the final stage with `1/n` folded in.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn inv_vertical<const R: usize, const LAST: bool>(
+fn inv_stage<const R: usize, const HALF: usize, const LAST: bool, const RAW_FIRST: bool>(
+    c: &Consts,
+    l: &LastConsts,
+    v: &mut [__m512i; R],
+    tw: &[[u64; 2]; R],
+    off: usize,
+) {
+    if LAST {
+        debug_assert_eq!(2 * HALF, R);
+        for k in 0..HALF {
+            (v[k], v[k + HALF]) = inv_bf_last(c, l, v[k], v[k + HALF]);
+        }
+        return;
+    }
+    for b in 0..R / (2 * HALF) {
+        let w = splat(tw[off + b][0]);
+        let ws = splat(tw[off + b][1]);
+        for k in 0..HALF {
+            let x = 2 * HALF * b + k;
+            // Both inputs come from the same side of the previous stage: its (unmasked)
+            // products when bit `HALF/2` of `k` is set; for the group's first stage, `RAW_FIRST`.
+            let raw = if HALF > 1 {
+                k & (HALF / 2) != 0
+            } else {
+                RAW_FIRST
+            };
+            (v[x], v[x + HALF]) = if raw {
+                inv_bf::<false, true, false>(c, v[x], v[x + HALF], w, ws)
+            } else {
+                inv_bf::<false, false, false>(c, v[x], v[x + HALF], w, ws)
+            };
+        }
+    }
+}
+
+/// `log2 R` inverse stages on `R` vectors in registers: stage `l` pairs vectors at distance
+/// `2^l`; its block `b` uses `tw[R - 2^(K-l) + b]` (`K = log2 R`). With `LAST`, the final stage
+/// (one block) is the transform's last, with `1/n` folded in.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn inv_vertical<const R: usize, const LAST: bool, const RAW_FIRST: bool>(
     c: &Consts,
     l: &LastConsts,
     v: &mut [__m512i; R],
     tw: &[[u64; 2]; R],
 ) {
-    let mut half = 1;
-    let mut idx = 0;
-    while half < R {
-        let blocks = R / (2 * half);
-        if LAST && blocks == 1 {
-            for k in 0..half {
-                (v[k], v[k + half]) = inv_bf_last(c, l, v[k], v[k + half]);
-            }
-        } else {
-            for b in 0..blocks {
-                let w = splat(tw[idx + b][0]);
-                let ws = splat(tw[idx + b][1]);
-                for k in 0..half {
-                    let x = 2 * half * b + k;
-                    let y = x + half;
-                    (v[x], v[y]) = inv_bf::<false>(c, v[x], v[y], w, ws);
-                }
-            }
+    match R {
+        2 => inv_stage::<R, 1, LAST, RAW_FIRST>(c, l, v, tw, 0),
+        4 => {
+            inv_stage::<R, 1, false, RAW_FIRST>(c, l, v, tw, 0);
+            inv_stage::<R, 2, LAST, RAW_FIRST>(c, l, v, tw, 2);
         }
-        idx += blocks;
-        half *= 2;
+        8 => {
+            inv_stage::<R, 1, false, RAW_FIRST>(c, l, v, tw, 0);
+            inv_stage::<R, 2, false, RAW_FIRST>(c, l, v, tw, 4);
+            inv_stage::<R, 4, LAST, RAW_FIRST>(c, l, v, tw, 6);
+        }
+        _ => {
+            debug_assert_eq!(R, 16);
+            inv_stage::<R, 1, false, RAW_FIRST>(c, l, v, tw, 0);
+            inv_stage::<R, 2, false, RAW_FIRST>(c, l, v, tw, 8);
+            inv_stage::<R, 4, false, RAW_FIRST>(c, l, v, tw, 12);
+            inv_stage::<R, 8, LAST, RAW_FIRST>(c, l, v, tw, 14);
+        }
     }
 }
 
-/// Gathers the twiddles of `log2 R` consecutive stages for super-block `i`: the stage with
-/// `2^l` blocks per super-block is at level `m_l` (blocks in the whole transform), block `b` at
-/// index `m_l + 2^l·i + b`. `levels[l]` is `m_l`; entries are in `fwd_vertical` order for the
-/// forward transform (`descending = false`) and `inv_vertical` order for the inverse.
+/// Gathers the twiddles of `log2 R` consecutive stages for super-block `i`. A stage with `per`
+/// blocks per super-block sits at level `top·per` (blocks in the whole transform) and its block
+/// `b` has index `top·per + per·i + b`. Entries come in execution order: `per = 1, 2, 4, …` for
+/// the forward transform, `R/2, R/4, …, 1` for the inverse (`top` is then the level of the last
+/// stage).
 #[inline]
 fn gather<const R: usize>(
     w: &[u64],
@@ -514,7 +712,6 @@ fn gather<const R: usize>(
     let mut tw = [[0u64; 2]; R];
     let mut idx = 0;
     for s in 0..k {
-        // Stage s (in execution order) has `per` blocks per super-block.
         let per = if inverse { R >> (s + 1) } else { 1 << s };
         let level = top * per;
         for b in 0..per {
@@ -526,27 +723,36 @@ fn gather<const R: usize>(
     tw
 }
 
-/// One pass of `log2 R` forward stages over the whole array, starting at level `m` (`m`
-/// super-blocks of `nv / m` vectors, stride `nv / (m R)` vectors).
+/// One pass of `log2 R` forward stages over `a`, starting at level `m`: `a` holds super-blocks of
+/// `group` vectors (stride `group / R`), the first one being block `i0` of that level.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn fwd_pass<const R: usize, const FIRST: bool>(
     c: &Consts,
     a: &mut [[u64; 8]],
     m: usize,
+    i0: usize,
+    group: usize,
     w: &[u64],
     ws: &[u64],
 ) {
-    let group = a.len() / m;
     let stride = group / R;
-    debug_assert!(stride >= 1 && stride * R * m == a.len());
+    debug_assert!(stride >= 1 && stride * R == group && a.len().is_multiple_of(group));
     for (i, blk) in a.chunks_exact_mut(group).enumerate() {
-        let tw = gather::<R>(w, ws, i, m, false);
+        let tw = gather::<R>(w, ws, i0 + i, m, false);
         for j in 0..stride {
             let mut v = [c.zero; R];
             for (r, x) in v.iter_mut().enumerate() {
                 *x = load(&blk[j + r * stride]);
             }
-            fwd_vertical::<R, FIRST>(c, &mut v, &tw);
+            // The stage after this pass pairs vectors `stride / 2` apart: these outputs are its
+            // multiplicands exactly when bit `stride / 2` of `j` is set.
+            if j & (stride / 2) != 0 {
+                fwd_vertical::<R, FIRST, true>(c, &mut v, &tw);
+            } else {
+                fwd_vertical::<R, FIRST, false>(c, &mut v, &tw);
+            }
             for (r, x) in v.iter().enumerate() {
                 store(&mut blk[j + r * stride], *x);
             }
@@ -554,27 +760,37 @@ fn fwd_pass<const R: usize, const FIRST: bool>(
     }
 }
 
-/// One pass of `log2 R` inverse stages whose last stage is at level `m`.
+/// One pass of `log2 R` inverse stages whose last stage is at level `m`, over super-blocks of
+/// `group` vectors, the first one being block `i0` of that level.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn inv_pass<const R: usize, const LAST: bool>(
     c: &Consts,
     l: &LastConsts,
     a: &mut [[u64; 8]],
     m: usize,
+    i0: usize,
+    group: usize,
     w: &[u64],
     ws: &[u64],
 ) {
-    let group = a.len() / m;
     let stride = group / R;
-    debug_assert!(stride >= 1 && stride * R * m == a.len());
+    debug_assert!(stride >= 1 && stride * R == group && a.len().is_multiple_of(group));
     for (i, blk) in a.chunks_exact_mut(group).enumerate() {
-        let tw = gather::<R>(w, ws, i, m, true);
+        let tw = gather::<R>(w, ws, i0 + i, m, true);
         for j in 0..stride {
             let mut v = [c.zero; R];
             for (r, x) in v.iter_mut().enumerate() {
                 *x = load(&blk[j + r * stride]);
             }
-            inv_vertical::<R, LAST>(c, l, &mut v, &tw);
+            // The previous stage paired vectors `stride / 2` apart; these inputs are its
+            // (unmasked) products exactly when bit `stride / 2` of `j` is set.
+            if j & (stride / 2) != 0 {
+                inv_vertical::<R, LAST, true>(c, l, &mut v, &tw);
+            } else {
+                inv_vertical::<R, LAST, false>(c, l, &mut v, &tw);
+            }
             for (r, x) in v.iter().enumerate() {
                 store(&mut blk[j + r * stride], *x);
             }
@@ -582,18 +798,8 @@ fn inv_pass<const R: usize, const LAST: bool>(
     }
 }
 
-/// Twiddles of the three in-vector stages for one pair of vectors (16 words): the stage with
-/// blocks of 8, 4 and 2 words.
-struct InVector<'a> {
-    w8: &'a [u64; 2],
-    ws8: &'a [u64; 2],
-    w4: &'a [u64; 4],
-    ws4: &'a [u64; 4],
-    w2: &'a [u64; 8],
-    ws2: &'a [u64; 8],
-}
-
-/// The three in-vector twiddle tables of a transform, chunked per pair of vectors.
+/// The three in-vector twiddle tables of a transform (blocks of 8, 4 and 2 words), chunked per
+/// pair of vectors: pair `p` (words `16p .. 16p + 16`) uses `w8[p]`, `w4[p]` and `w2[p]`.
 struct InVectorTables<'a> {
     w8: &'a [[u64; 2]],
     ws8: &'a [[u64; 2]],
@@ -615,118 +821,178 @@ impl<'a> InVectorTables<'a> {
             ws2: ws[n / 2..].as_chunks::<8>().0,
         }
     }
-
-    #[inline]
-    fn pair(&self, p: usize) -> InVector<'a> {
-        InVector {
-            w8: &self.w8[p],
-            ws8: &self.ws8[p],
-            w4: &self.w4[p],
-            ws4: &self.ws4[p],
-            w2: &self.w2[p],
-            ws2: &self.ws2[p],
-        }
-    }
 }
 
-/// The three forward stages inside the vectors `a = [a0..a7]`, `b = [b0..b7]` (words `16p ..
-/// 16p + 16` of the transform), returning canonical values in natural order.
+/// The three forward stages inside the vectors, on every pair `(v[2p], v[2p+1]) = ([a0..a7],
+/// [b0..b7])` (words `16(p0 + p) ..` of the transform), returning canonical values in natural
+/// order. Stage-major, so that the pairs' independent chains interleave.
 ///
-/// Before each stage the pair is perfect-shuffled (`zip`): first to `[a0 b0 a1 b1 a2 b2 a3 b3]`
-/// / `[a4 b4 …]`, pairing words 4 apart with twiddles `[wa wb]` repeated; then to
-/// `[a0 a4 b0 b4 a1 a5 b1 b5]` / `[a2 a6 b2 b6 a3 a7 b3 b7]`, pairing words 2 apart with the
-/// four twiddles of the pair's 4-word blocks repeated; then to `[a0 a2 a4 a6 b0 b2 b4 b6]` /
-/// `[a1 a3 …]`, pairing neighbours with the eight twiddles in table order. A fourth shuffle
-/// restores `[a0..a7]`, `[b0..b7]`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
-fn fwd_in_vector(c: &Consts, a: __m512i, b: __m512i, tw: &InVector<'_>) -> (__m512i, __m512i) {
-    let zip = |x, y| {
-        (
-            _mm512_permutex2var_epi64(x, c.zip_lo, y),
-            _mm512_permutex2var_epi64(x, c.zip_hi, y),
-        )
-    };
-    let (x, y) = zip(a, b);
-    let (x, y) = fwd_bf::<false>(c, x, y, broadcast2(tw.w8), broadcast2(tw.ws8));
-    let (x, y) = zip(x, y);
-    let (x, y) = fwd_bf::<false>(c, x, y, broadcast4(tw.w4), broadcast4(tw.ws4));
-    let (x, y) = zip(x, y);
-    let (x, y) = fwd_bf_last(c, x, y, load(tw.w2), load(tw.ws2));
-    zip(x, y)
+/// Layouts (`x` register / `y` register) and twiddles, chosen so that all but the last shuffle
+/// are cheap in-lane or 128-bit-granular ones (`vinserti64x4`, `vshufi64x2`, `vpunpck*qdq`):
+/// * words 4 apart: `[a0 a1 a2 a3 b0 b1 b2 b3]` / `[a4 … b7]`, twiddles `[wa ×4, wb ×4]` built
+///   from two broadcasts;
+/// * words 2 apart: `[a0 a1 b0 b1 a4 a5 b4 b5]` / `[a2 a3 b2 b3 a6 a7 b6 b7]`, the four twiddles
+///   `t0..t3` of the pair as `[t0 t0 t2 t2 t1 t1 t3 t3]` (one `vpermq`);
+/// * neighbours: `[a0 a2 b0 b2 a4 a6 b4 b6]` / `[a1 a3 b1 b3 …]`, the eight twiddles read as one
+///   vector from a table stored in that lane order (see [`IfmaTables::new`]);
+/// * then one two-source permutation (`vpermt2q`) per register restores natural order.
+macro_rules! fwd_in_vectors {
+    ($c:expr, $v:expr, $t:expr, $p0:expr, $V:expr) => {{
+        let (c, t, p0): (&Consts, &InVectorTables<'_>, usize) = ($c, $t, $p0);
+        let mut v = $v;
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_inserti64x4::<1>(x, _mm512_castsi512_si256(y));
+            v[2 * p + 1] = _mm512_shuffle_i64x2::<0xee>(x, y);
+        }
+        for p in 0..$V / 2 {
+            let (w, ws) = (halves(&t.w8[p0 + p]), halves(&t.ws8[p0 + p]));
+            (v[2 * p], v[2 * p + 1]) = fwd_bf::<false, true>(c, v[2 * p], v[2 * p + 1], w, ws);
+        }
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_shuffle_i64x2::<0x88>(x, y);
+            v[2 * p + 1] = _mm512_shuffle_i64x2::<0xdd>(x, y);
+        }
+        for p in 0..$V / 2 {
+            let w = _mm512_permutexvar_epi64(c.dup4, load4(&t.w4[p0 + p]));
+            let ws = _mm512_permutexvar_epi64(c.dup4, load4(&t.ws4[p0 + p]));
+            (v[2 * p], v[2 * p + 1]) = fwd_bf::<false, true>(c, v[2 * p], v[2 * p + 1], w, ws);
+        }
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_unpacklo_epi64(x, y);
+            v[2 * p + 1] = _mm512_unpackhi_epi64(x, y);
+        }
+        for p in 0..$V / 2 {
+            let (w, ws) = (load(&t.w2[p0 + p]), load(&t.ws2[p0 + p]));
+            (v[2 * p], v[2 * p + 1]) = fwd_bf_last(c, v[2 * p], v[2 * p + 1], w, ws);
+        }
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_permutex2var_epi64(x, c.fwd_out_a, y);
+            v[2 * p + 1] = _mm512_permutex2var_epi64(x, c.fwd_out_b, y);
+        }
+        v
+    }};
 }
 
-/// The three inverse stages inside a pair of vectors (inputs canonical, natural order), the
-/// mirror image of [`fwd_in_vector`] with the inverse shuffle; outputs in `[0, 2q)`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
-fn inv_in_vector(c: &Consts, a: __m512i, b: __m512i, tw: &InVector<'_>) -> (__m512i, __m512i) {
-    let unzip = |x, y| {
-        (
-            _mm512_permutex2var_epi64(x, c.unzip_even, y),
-            _mm512_permutex2var_epi64(x, c.unzip_odd, y),
-        )
-    };
-    let (x, y) = unzip(a, b);
-    let (x, y) = inv_bf::<true>(c, x, y, load(tw.w2), load(tw.ws2));
-    let (x, y) = unzip(x, y);
-    let (x, y) = inv_bf::<false>(c, x, y, broadcast4(tw.w4), broadcast4(tw.ws4));
-    let (x, y) = unzip(x, y);
-    let (x, y) = inv_bf::<false>(c, x, y, broadcast2(tw.w8), broadcast2(tw.ws8));
-    unzip(x, y)
+/// The three inverse stages inside the vectors (inputs canonical, natural order); outputs in
+/// `[0, 2q)`. Layouts and twiddles:
+/// * neighbours: `[a0 b0 a2 b2 a4 b4 a6 b6]` / `[a1 b1 a3 b3 …]` (`vpunpck*qdq`), the eight
+///   twiddles read as one vector from a table stored in that lane order;
+/// * words 2 apart: `[a0 b0 a4 b4 a1 b1 a5 b5]` / `[a2 b2 a6 b6 a3 b3 a7 b7]` (`vshufi64x2`),
+///   twiddles `[t0 t2 t1 t3]` repeated, a 256-bit broadcast of a table stored in that order;
+/// * words 4 apart: `[a0 b0 a1 b1 a2 b2 a3 b3]` / `[a4 b4 …]` (`vshufi64x2`), twiddles
+///   `[wa wb]` repeated, a 128-bit broadcast of the natural table;
+/// * then `vpermt2q` restores natural order.
+macro_rules! inv_in_vectors {
+    ($c:expr, $v:expr, $t:expr, $p0:expr, $V:expr) => {{
+        let (c, t, p0): (&Consts, &InVectorTables<'_>, usize) = ($c, $t, $p0);
+        let mut v = $v;
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_unpacklo_epi64(x, y);
+            v[2 * p + 1] = _mm512_unpackhi_epi64(x, y);
+        }
+        for p in 0..$V / 2 {
+            let (w, ws) = (load(&t.w2[p0 + p]), load(&t.ws2[p0 + p]));
+            (v[2 * p], v[2 * p + 1]) =
+                inv_bf::<true, false, true>(c, v[2 * p], v[2 * p + 1], w, ws);
+        }
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_shuffle_i64x2::<0x88>(x, y);
+            v[2 * p + 1] = _mm512_shuffle_i64x2::<0xdd>(x, y);
+        }
+        for p in 0..$V / 2 {
+            let (w, ws) = (broadcast4(&t.w4[p0 + p]), broadcast4(&t.ws4[p0 + p]));
+            (v[2 * p], v[2 * p + 1]) =
+                inv_bf::<false, false, true>(c, v[2 * p], v[2 * p + 1], w, ws);
+        }
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_shuffle_i64x2::<0x88>(x, y);
+            v[2 * p + 1] = _mm512_shuffle_i64x2::<0xdd>(x, y);
+        }
+        for p in 0..$V / 2 {
+            let (w, ws) = (broadcast2(&t.w8[p0 + p]), broadcast2(&t.ws8[p0 + p]));
+            (v[2 * p], v[2 * p + 1]) =
+                inv_bf::<false, false, true>(c, v[2 * p], v[2 * p + 1], w, ws);
+        }
+        for p in 0..$V / 2 {
+            let (x, y) = (v[2 * p], v[2 * p + 1]);
+            v[2 * p] = _mm512_permutex2var_epi64(x, c.unzip_even, y);
+            v[2 * p + 1] = _mm512_permutex2var_epi64(x, c.unzip_odd, y);
+        }
+        v
+    }};
 }
 
-/// The last `log2 V + 3` forward stages, on groups of `V` vectors: `log2 V` vertical stages,
-/// then the three in-vector stages on each pair. Outputs canonical.
+/// The last four forward stages, on `V / 2` independent groups of two vectors (16 words) at a
+/// time: the stage pairing the two vectors of a group (blocks of 16 words, twiddle level
+/// `n / 16`), then the three in-vector stages. Outputs canonical. Several groups per iteration
+/// give the processor independent dependency chains to overlap.
+#[inline(never)]
 #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
 fn fwd_tail<const V: usize, const FIRST: bool>(
     c: &Consts,
     a: &mut [[u64; 8]],
+    p0: usize,
     w: &[u64],
     ws: &[u64],
 ) {
-    let groups = a.len() / V;
+    let n = w.len();
     let inner = InVectorTables::new(w, ws);
+    let (w16, ws16) = (&w[n / 16..n / 8], &ws[n / 16..n / 8]);
     for (g, blk) in a.as_chunks_mut::<V>().0.iter_mut().enumerate() {
-        let tw = gather::<V>(w, ws, g, groups, false);
         let mut v = [c.zero; V];
         for (x, src) in v.iter_mut().zip(blk.iter()) {
             *x = load(src);
         }
-        fwd_vertical::<V, FIRST>(c, &mut v, &tw);
         for p in 0..V / 2 {
-            let tw = inner.pair(g * V / 2 + p);
-            (v[2 * p], v[2 * p + 1]) = fwd_in_vector(c, v[2 * p], v[2 * p + 1], &tw);
+            let i = p0 + g * V / 2 + p;
+            let (tw, tws) = (splat(w16[i]), splat(ws16[i]));
+            (v[2 * p], v[2 * p + 1]) = fwd_bf::<FIRST, true>(c, v[2 * p], v[2 * p + 1], tw, tws);
         }
+        v = fwd_in_vectors!(c, v, &inner, p0 + g * V / 2, V);
         for (x, dst) in v.iter().zip(blk.iter_mut()) {
             store(dst, *x);
         }
     }
 }
 
-/// The first `log2 V + 3` inverse stages, on groups of `V` vectors: the three in-vector stages
-/// on each pair, then `log2 V` vertical stages (the last one with `1/n` when `LAST`).
+/// The first four inverse stages, on `V / 2` independent groups of two vectors at a time: the
+/// three in-vector stages, then the stage pairing the two vectors (the transform's last, with
+/// `1/n`, when `LAST`, i.e. `n = 16`).
+#[inline(never)]
 #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
 fn inv_head<const V: usize, const LAST: bool>(
     c: &Consts,
     l: &LastConsts,
     a: &mut [[u64; 8]],
+    p0: usize,
     w: &[u64],
     ws: &[u64],
 ) {
-    let groups = a.len() / V;
+    let n = w.len();
     let inner = InVectorTables::new(w, ws);
+    let (w16, ws16) = (&w[n / 16..n / 8], &ws[n / 16..n / 8]);
     for (g, blk) in a.as_chunks_mut::<V>().0.iter_mut().enumerate() {
-        let tw = gather::<V>(w, ws, g, groups, true);
         let mut v = [c.zero; V];
         for (x, src) in v.iter_mut().zip(blk.iter()) {
             *x = load(src);
         }
+        v = inv_in_vectors!(c, v, &inner, p0 + g * V / 2, V);
         for p in 0..V / 2 {
-            let tw = inner.pair(g * V / 2 + p);
-            (v[2 * p], v[2 * p + 1]) = inv_in_vector(c, v[2 * p], v[2 * p + 1], &tw);
+            let i = p0 + g * V / 2 + p;
+            (v[2 * p], v[2 * p + 1]) = if LAST {
+                inv_bf_last(c, l, v[2 * p], v[2 * p + 1])
+            } else {
+                let (tw, tws) = (splat(w16[i]), splat(ws16[i]));
+                inv_bf::<false, false, false>(c, v[2 * p], v[2 * p + 1], tw, tws)
+            };
         }
-        inv_vertical::<V, LAST>(c, l, &mut v, &tw);
         for (x, dst) in v.iter().zip(blk.iter_mut()) {
             store(dst, *x);
         }
