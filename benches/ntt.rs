@@ -3,6 +3,8 @@
 //! this CPU offers for the prime. Short runs by default (`sample_size(10)`); pass
 //! `--measurement-time` / `--sample-size` on the command line for careful numbers.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use migrationfhe::math::ntt::{Backend, NttPlan};
 use migrationfhe::math::primes::largest_ntt_prime;
