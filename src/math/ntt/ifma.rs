@@ -15,19 +15,33 @@
 //! remainder `y·w - qe·q` lies in `[0, 2q)`; it is congruent to `r` modulo `2^52` and below
 //! `2^52`, so the mask recovers it exactly.
 //!
+//! When a product is next used only as a multiplicand (IFMA reads just the low 52 bits of its
+//! operands), the mask is skipped ([`mul_raw`]): in the forward passes both outputs of a
+//! butterfly have the same role in the next stage, so half the butterflies skip it; in the
+//! inverse passes a butterfly whose inputs are both unmasked products masks their sum instead
+//! (one mask instead of two).
+//!
 //! ## Layout of the work
-//! * Stages whose butterfly distance is at least 8 words act on whole vectors ("vertical"
-//!   stages). They run in passes of up to four stages (radix 16): sixteen vectors are loaded,
-//!   go through the four stages in registers and are stored once. Twiddles are broadcast.
-//! * The last stages run on groups of eight vectors (64 words) in registers: three vertical
-//!   stages, then the three stages whose butterflies lie inside one vector. For those, each pair
-//!   of vectors is rearranged by a perfect shuffle (`vpermt2q`) before each stage, so that the
-//!   twiddles of a stage are one 128-bit broadcast, one 256-bit broadcast or one full vector
-//!   read straight from the twiddle table in its natural order; the fourth shuffle restores the
-//!   natural order before the store. The inverse transform mirrors this with the inverse
-//!   shuffle.
+//! * Stages whose butterfly distance is at least 16 words act on whole vectors. They run in
+//!   passes of up to four stages (radix 8 or 16, see [`pass_plan`]): the `R` vectors of a group
+//!   are loaded, go through the stages in registers and are stored once; twiddles are
+//!   broadcast.
+//! * The last four stages (the first four of the inverse) run on groups of two vectors (16
+//!   words), eight groups per loop iteration so that the processor has independent dependency
+//!   chains to overlap: the stage pairing the two vectors, then the three stages inside the
+//!   vectors. Before each in-vector stage the pair is rearranged with in-lane or 128-bit-granular
+//!   shuffles (`vinserti64x4`, `vshufi64x2`, `vpunpck*qdq`, which do not compete with the
+//!   multipliers), into layouts chosen by a search so that each stage's twiddles are one vector
+//!   load, one broadcast or one `vpermq` of a table line; a final `vpermt2q` restores natural
+//!   order (see `fwd_in_vectors!` and `inv_in_vectors!`).
 //! * The forward transform's last stage returns canonical values; the inverse folds `1/n` into
 //!   its last stage (`(x + y)·n^-1` and `(x - y)·(w·n^-1)`).
+//!
+//! ## Performance notes (AMD Zen 4)
+//! `vpmadd52*q`, `vpminuq` and `vpermt2q` share two of the four vector pipes; adds, logic and
+//! most shuffles use the others. A butterfly costs 3 IFMA + 1 `vpminuq` + 4 or 5 simple
+//! operations, about 4.5 cycles per eight butterflies at best. Radix 16 is only used where its 16
+//! streams are less than 4 KiB apart (otherwise they fall into one or two 8-way L1 sets).
 //!
 //! Lengths below 16 go to the scalar kernels.
 
@@ -109,6 +123,10 @@ pub(crate) struct IfmaTables {
     fwd52: Aligned,
     inv: Aligned,
     inv52: Aligned,
+    /// Radix (`log2`) of each whole-vector pass, in forward order; see [`pass_plan`] and
+    /// [`inv_pass_plan`].
+    plan: Vec<u32>,
+    inv_plan: Vec<u32>,
     /// `n^-1` and `inv[1]·n^-1` with their 52-bit companions (last inverse stage).
     n_inv: [u64; 2],
     last_w: [u64; 2],
@@ -142,6 +160,8 @@ impl IfmaTables {
             fwd52: Aligned::new(&fwd52),
             inv: Aligned::new(&inv),
             inv52: Aligned::new(&inv52),
+            plan: pass_plan(t.log_n.saturating_sub(4)),
+            inv_plan: inv_pass_plan(t.log_n.saturating_sub(4)),
             n_inv: [t.n_inv, shoup52(t.n_inv, q)],
             last_w: [lw, shoup52(lw, q)],
         }
@@ -170,33 +190,29 @@ impl IfmaTables {
     fn forward_impl(&self, t: &Tables, a: &mut [u64]) {
         let c = Consts::new(t.q.value());
         let (v, _) = a.as_chunks_mut::<8>();
-        let nv = v.len();
-        debug_assert!(nv * 8 == t.n && t.n >= 16);
-        let w = self.fwd.as_slice();
-        let ws = self.fwd52.as_slice();
-        let (top, rest) = pass_plan(t.n.trailing_zeros() - 4);
-        // Breadth-first passes over the whole array, then, block by block (small enough to stay
-        // in the L1 cache), the remaining passes and the last four stages.
+        debug_assert!(v.len() * 8 == t.n && t.n >= 16);
+        let (w, ws) = (self.fwd.as_slice(), self.fwd52.as_slice());
+        // `m`: number of blocks of the next stage.
         let mut m = 1;
-        for &k in &top {
-            fwd_pass_dyn(&c, v, k, m, 0, nv / m, w, ws);
+        for &k in &self.plan {
+            match (k, m == 1) {
+                (1, true) => fwd_pass::<2, true>(&c, v, m, w, ws),
+                (1, false) => fwd_pass::<2, false>(&c, v, m, w, ws),
+                (2, true) => fwd_pass::<4, true>(&c, v, m, w, ws),
+                (2, false) => fwd_pass::<4, false>(&c, v, m, w, ws),
+                (3, true) => fwd_pass::<8, true>(&c, v, m, w, ws),
+                (3, false) => fwd_pass::<8, false>(&c, v, m, w, ws),
+                (4, true) => fwd_pass::<16, true>(&c, v, m, w, ws),
+                _ => fwd_pass::<16, false>(&c, v, m, w, ws),
+            }
             m <<= k;
         }
-        let block = nv / m;
-        debug_assert!(block >= nv.min(16));
-        for (b, blk) in v.chunks_exact_mut(block).enumerate() {
-            let mut mm = m;
-            for &k in &rest {
-                fwd_pass_dyn(&c, blk, k, mm, b * (mm / m), nv / mm, w, ws);
-                mm <<= k;
-            }
-            let p0 = b * block / 2;
-            match nv {
-                2 => fwd_tail::<2, true>(&c, blk, p0, w, ws),
-                4 => fwd_tail::<4, false>(&c, blk, p0, w, ws),
-                8 => fwd_tail::<8, false>(&c, blk, p0, w, ws),
-                _ => fwd_tail::<16, false>(&c, blk, p0, w, ws),
-            }
+        debug_assert_eq!(m, t.n / 16);
+        match v.len() {
+            2 => fwd_tail::<2, true>(&c, v, w, ws),
+            4 => fwd_tail::<4, false>(&c, v, w, ws),
+            8 => fwd_tail::<8, false>(&c, v, w, ws),
+            _ => fwd_tail::<16, false>(&c, v, w, ws),
         }
     }
 
@@ -205,110 +221,78 @@ impl IfmaTables {
         let c = Consts::new(t.q.value());
         let last = LastConsts::new(self.n_inv, self.last_w);
         let (v, _) = a.as_chunks_mut::<8>();
-        let nv = v.len();
-        debug_assert!(nv * 8 == t.n && t.n >= 16);
-        let w = self.inv.as_slice();
-        let ws = self.inv52.as_slice();
-        let (top, rest) = pass_plan(t.n.trailing_zeros() - 4);
-        let m: usize = 1 << top.iter().sum::<u32>();
-        let block = nv / m;
-        debug_assert!(block >= nv.min(16));
-        for (b, blk) in v.chunks_exact_mut(block).enumerate() {
-            let p0 = b * block / 2;
-            match nv {
-                2 => inv_head::<2, true>(&c, &last, blk, p0, w, ws),
-                4 => inv_head::<4, false>(&c, &last, blk, p0, w, ws),
-                8 => inv_head::<8, false>(&c, &last, blk, p0, w, ws),
-                _ => inv_head::<16, false>(&c, &last, blk, p0, w, ws),
+        debug_assert!(v.len() * 8 == t.n && t.n >= 16);
+        let (w, ws) = (self.inv.as_slice(), self.inv52.as_slice());
+        match v.len() {
+            2 => inv_head::<2, true>(&c, &last, v, w, ws),
+            4 => inv_head::<4, false>(&c, &last, v, w, ws),
+            8 => inv_head::<8, false>(&c, &last, v, w, ws),
+            _ => inv_head::<16, false>(&c, &last, v, w, ws),
+        }
+        // `m`: number of blocks of the last stage done so far.
+        let mut m = t.n / 16;
+        for &k in self.inv_plan.iter().rev() {
+            m >>= k;
+            match (k, m == 1) {
+                (1, true) => inv_pass::<2, true>(&c, &last, v, m, w, ws),
+                (1, false) => inv_pass::<2, false>(&c, &last, v, m, w, ws),
+                (2, true) => inv_pass::<4, true>(&c, &last, v, m, w, ws),
+                (2, false) => inv_pass::<4, false>(&c, &last, v, m, w, ws),
+                (3, true) => inv_pass::<8, true>(&c, &last, v, m, w, ws),
+                (3, false) => inv_pass::<8, false>(&c, &last, v, m, w, ws),
+                (4, true) => inv_pass::<16, true>(&c, &last, v, m, w, ws),
+                _ => inv_pass::<16, false>(&c, &last, v, m, w, ws),
             }
-            // Level of the last stage done so far.
-            let mut mm = nv / 2;
-            for &k in rest.iter().rev() {
-                mm >>= k;
-                inv_pass_dyn(&c, &last, blk, k, mm, b * (mm / m), nv / mm, w, ws);
+        }
+        debug_assert_eq!(m, 1);
+    }
+}
+
+/// How the `stages` whole-vector stages (all but the last four) are grouped into passes of
+/// radix `2^k`, first pass first (the inverse runs the list backwards).
+///
+/// Measured on AMD Zen 4 (see `benches/ntt.rs`): radix 8 wherever the `R` streams of a pass lie
+/// 4 KiB or more apart (radix 16 there maps its 16 lines to one or two L1 sets, more than the
+/// cache's 8 ways), radix 16 in one pass with short strides where that saves a pass.
+fn pass_plan(stages: u32) -> Vec<u32> {
+    match stages {
+        0 => vec![],
+        1..=3 => vec![stages],
+        4 => vec![2, 2],
+        5 => vec![2, 3],
+        6 => vec![3, 3],
+        7 => vec![4, 3],
+        8 => vec![3, 2, 3],
+        9 => vec![3, 3, 3],
+        10 => vec![3, 4, 3],
+        11 => vec![3, 2, 3, 3],
+        12 => vec![3, 3, 3, 3],
+        _ => {
+            // 13 (n = 2^17) and anything larger: radix 8, one radix-16 pass near the end.
+            let mut plan = vec![3; (stages / 3) as usize];
+            match stages % 3 {
+                1 => plan[(stages / 3) as usize - 2] = 4,
+                2 => plan.push(2),
+                _ => {}
             }
+            plan
         }
-        let mut mm = m;
-        for &k in top.iter().rev() {
-            mm >>= k;
-            inv_pass_dyn(&c, &last, v, k, mm, 0, nv / mm, w, ws);
-        }
-        debug_assert_eq!(mm, 1);
     }
 }
 
-/// Dispatches a forward pass of `k` stages to its radix-`2^k` kernel.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn fwd_pass_dyn(
-    c: &Consts,
-    a: &mut [[u64; 8]],
-    k: u32,
-    m: usize,
-    i0: usize,
-    group: usize,
-    w: &[u64],
-    ws: &[u64],
-) {
-    match (k, m == 1) {
-        (1, true) => fwd_pass::<2, true>(c, a, m, i0, group, w, ws),
-        (1, false) => fwd_pass::<2, false>(c, a, m, i0, group, w, ws),
-        (2, true) => fwd_pass::<4, true>(c, a, m, i0, group, w, ws),
-        (2, false) => fwd_pass::<4, false>(c, a, m, i0, group, w, ws),
-        (3, true) => fwd_pass::<8, true>(c, a, m, i0, group, w, ws),
-        (3, false) => fwd_pass::<8, false>(c, a, m, i0, group, w, ws),
-        (4, true) => fwd_pass::<16, true>(c, a, m, i0, group, w, ws),
-        _ => fwd_pass::<16, false>(c, a, m, i0, group, w, ws),
+/// The inverse transform's passes (listed in forward order, run backwards). Radix 16 is avoided:
+/// its Gentleman–Sande kernel needs more than the 32 vector registers and spills (measured
+/// slower than two smaller passes).
+fn inv_pass_plan(stages: u32) -> Vec<u32> {
+    match stages {
+        7 => vec![2, 2, 3],
+        8 => vec![2, 3, 3],
+        9 => vec![3, 2, 2, 2],
+        10 => vec![3, 3, 2, 2],
+        11 => vec![3, 3, 2, 3],
+        13 => vec![3, 3, 2, 2, 3],
+        _ => pass_plan(stages),
     }
-}
-
-/// Dispatches an inverse pass of `k` stages (last stage at level `m`) to its kernel.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn inv_pass_dyn(
-    c: &Consts,
-    l: &LastConsts,
-    a: &mut [[u64; 8]],
-    k: u32,
-    m: usize,
-    i0: usize,
-    group: usize,
-    w: &[u64],
-    ws: &[u64],
-) {
-    match (k, m == 1) {
-        (1, true) => inv_pass::<2, true>(c, l, a, m, i0, group, w, ws),
-        (1, false) => inv_pass::<2, false>(c, l, a, m, i0, group, w, ws),
-        (2, true) => inv_pass::<4, true>(c, l, a, m, i0, group, w, ws),
-        (2, false) => inv_pass::<4, false>(c, l, a, m, i0, group, w, ws),
-        (3, true) => inv_pass::<8, true>(c, l, a, m, i0, group, w, ws),
-        (3, false) => inv_pass::<8, false>(c, l, a, m, i0, group, w, ws),
-        (4, true) => inv_pass::<16, true>(c, l, a, m, i0, group, w, ws),
-        _ => inv_pass::<16, false>(c, l, a, m, i0, group, w, ws),
-    }
-}
-
-/// How the vertical stages (all but the last four) are grouped into passes, first pass first
-/// (forward order; the inverse runs it backwards): `top` passes sweep the whole array, `rest`
-/// passes run block by block.
-fn pass_plan(stages: u32) -> (Vec<u32>, Vec<u32>) {
-    if let Ok(plan) = std::env::var("IFMA_PLAN") {
-        let (t, r) = plan.split_once('|').unwrap_or(("", &plan));
-        let parse = |x: &str| -> Vec<u32> { x.split(',').filter_map(|x| x.parse().ok()).collect() };
-        let (t, r) = (parse(t), parse(r));
-        if t.iter().chain(&r).sum::<u32>() == stages {
-            return (t, r);
-        }
-    }
-    let count = stages.div_ceil(4);
-    (
-        vec![],
-        (0..count)
-            .map(|i| stages / count + u32::from(i < stages % count))
-            .collect(),
-    )
 }
 
 /// Broadcast constants of one transform.
@@ -723,24 +707,22 @@ fn gather<const R: usize>(
     tw
 }
 
-/// One pass of `log2 R` forward stages over `a`, starting at level `m`: `a` holds super-blocks of
-/// `group` vectors (stride `group / R`), the first one being block `i0` of that level.
-#[allow(clippy::too_many_arguments)]
+/// One pass of `log2 R` forward stages over the whole array, starting at level `m` (`m`
+/// super-blocks of `nv / m` vectors, stride `nv / (m R)` vectors).
 #[inline(never)]
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn fwd_pass<const R: usize, const FIRST: bool>(
     c: &Consts,
     a: &mut [[u64; 8]],
     m: usize,
-    i0: usize,
-    group: usize,
     w: &[u64],
     ws: &[u64],
 ) {
+    let group = a.len() / m;
     let stride = group / R;
-    debug_assert!(stride >= 1 && stride * R == group && a.len().is_multiple_of(group));
+    debug_assert!(stride >= 1 && stride * R * m == a.len());
     for (i, blk) in a.chunks_exact_mut(group).enumerate() {
-        let tw = gather::<R>(w, ws, i0 + i, m, false);
+        let tw = gather::<R>(w, ws, i, m, false);
         for j in 0..stride {
             let mut v = [c.zero; R];
             for (r, x) in v.iter_mut().enumerate() {
@@ -760,9 +742,7 @@ fn fwd_pass<const R: usize, const FIRST: bool>(
     }
 }
 
-/// One pass of `log2 R` inverse stages whose last stage is at level `m`, over super-blocks of
-/// `group` vectors, the first one being block `i0` of that level.
-#[allow(clippy::too_many_arguments)]
+/// One pass of `log2 R` inverse stages whose last stage is at level `m`.
 #[inline(never)]
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn inv_pass<const R: usize, const LAST: bool>(
@@ -770,15 +750,14 @@ fn inv_pass<const R: usize, const LAST: bool>(
     l: &LastConsts,
     a: &mut [[u64; 8]],
     m: usize,
-    i0: usize,
-    group: usize,
     w: &[u64],
     ws: &[u64],
 ) {
+    let group = a.len() / m;
     let stride = group / R;
-    debug_assert!(stride >= 1 && stride * R == group && a.len().is_multiple_of(group));
+    debug_assert!(stride >= 1 && stride * R * m == a.len());
     for (i, blk) in a.chunks_exact_mut(group).enumerate() {
-        let tw = gather::<R>(w, ws, i0 + i, m, true);
+        let tw = gather::<R>(w, ws, i, m, true);
         for j in 0..stride {
             let mut v = [c.zero; R];
             for (r, x) in v.iter_mut().enumerate() {
@@ -938,7 +917,6 @@ macro_rules! inv_in_vectors {
 fn fwd_tail<const V: usize, const FIRST: bool>(
     c: &Consts,
     a: &mut [[u64; 8]],
-    p0: usize,
     w: &[u64],
     ws: &[u64],
 ) {
@@ -951,11 +929,11 @@ fn fwd_tail<const V: usize, const FIRST: bool>(
             *x = load(src);
         }
         for p in 0..V / 2 {
-            let i = p0 + g * V / 2 + p;
+            let i = g * V / 2 + p;
             let (tw, tws) = (splat(w16[i]), splat(ws16[i]));
             (v[2 * p], v[2 * p + 1]) = fwd_bf::<FIRST, true>(c, v[2 * p], v[2 * p + 1], tw, tws);
         }
-        v = fwd_in_vectors!(c, v, &inner, p0 + g * V / 2, V);
+        v = fwd_in_vectors!(c, v, &inner, g * V / 2, V);
         for (x, dst) in v.iter().zip(blk.iter_mut()) {
             store(dst, *x);
         }
@@ -971,7 +949,6 @@ fn inv_head<const V: usize, const LAST: bool>(
     c: &Consts,
     l: &LastConsts,
     a: &mut [[u64; 8]],
-    p0: usize,
     w: &[u64],
     ws: &[u64],
 ) {
@@ -983,9 +960,9 @@ fn inv_head<const V: usize, const LAST: bool>(
         for (x, src) in v.iter_mut().zip(blk.iter()) {
             *x = load(src);
         }
-        v = inv_in_vectors!(c, v, &inner, p0 + g * V / 2, V);
+        v = inv_in_vectors!(c, v, &inner, g * V / 2, V);
         for p in 0..V / 2 {
-            let i = p0 + g * V / 2 + p;
+            let i = g * V / 2 + p;
             (v[2 * p], v[2 * p + 1]) = if LAST {
                 inv_bf_last(c, l, v[2 * p], v[2 * p + 1])
             } else {

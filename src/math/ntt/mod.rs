@@ -176,6 +176,8 @@ impl FromStr for Backend {
 #[derive(Clone, Debug)]
 pub(crate) struct Tables {
     pub(crate) n: usize,
+    /// `log2(n)`.
+    pub(crate) log_n: u32,
     pub(crate) q: Modulus,
     /// `fwd[k] = psi^brv(k)` for `k` in `[0, n)` (Cooley–Tukey order; `fwd[0] = 1` is unused).
     pub(crate) fwd: Vec<u64>,
@@ -219,6 +221,7 @@ impl Tables {
         let n_inv = q.inv(n as u64 % q.value())?;
         Ok(Self {
             n,
+            log_n,
             q,
             fwd,
             fwd_shoup,
