@@ -33,7 +33,10 @@ fn input(store: &mut Vec<u64>, n: usize, q: u64) -> std::ops::Range<usize> {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    assert!(offset % 8 == 0 && offset < 64, "PEERS_OFFSET: a multiple of 8 below 64");
+    assert!(
+        offset % 8 == 0 && offset < 64,
+        "PEERS_OFFSET: a multiple of 8 below 64"
+    );
     *store = vec![0; n + 16];
     let start = store.as_ptr().align_offset(64) + offset / 8;
     for (i, x) in (0u64..).zip(&mut store[start..start + n]) {
