@@ -34,7 +34,7 @@ fn input(store: &mut Vec<u64>, n: usize, q: u64) -> std::ops::Range<usize> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     assert!(
-        offset % 8 == 0 && offset < 64,
+        offset.is_multiple_of(8) && offset < 64,
         "PEERS_OFFSET: a multiple of 8 below 64"
     );
     *store = vec![0; n + 16];
