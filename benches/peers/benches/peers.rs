@@ -12,7 +12,14 @@
 //!   differ as numbers; the work per transform is the same shape.
 //!
 //! Benchmarks are interleaved: for every size and prime, ours then theirs, forward and inverse,
-//! so both see the same machine state. Ids: `peers/{forward,inverse}/{ours,tfhe}/{N}/{bits}`.
+//! so both see the same machine state. Ids: `peers/{forward,inverse}/{ours-BACKEND,tfhe}/{N}/{bits}`.
+//!
+//! Both buffers start at the same offset from a 64-byte boundary, 0 by default and
+//! `PEERS_OFFSET` bytes (a multiple of 8 below 64) if set: the allocator alone would give each
+//! `Vec` its own alignment (for large ones, 16 bytes past a page boundary; after frees, anything),
+//! and a misaligned buffer makes every vector load straddle two cache lines, which costs the two
+//! libraries differently (about 5% for ours, 8-10% for tfhe-ntt at 16 or 48 bytes, nothing for
+//! tfhe-ntt at 32 bytes).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use migrationfhe::math::ntt::NttPlan;
@@ -20,10 +27,22 @@ use migrationfhe::math::primes::largest_ntt_prime;
 use std::hint::black_box;
 use std::time::Duration;
 
-fn input(n: usize, q: u64) -> Vec<u64> {
-    (0..n as u64)
-        .map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % q)
-        .collect()
+/// A buffer of `n` canonical values inside `store`, `PEERS_OFFSET` bytes past a 64-byte boundary.
+fn input(store: &mut Vec<u64>, n: usize, q: u64) -> std::ops::Range<usize> {
+    let offset: usize = std::env::var("PEERS_OFFSET")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        offset.is_multiple_of(8) && offset < 64,
+        "PEERS_OFFSET: a multiple of 8 below 64"
+    );
+    *store = vec![0; n + 16];
+    let start = store.as_ptr().align_offset(64) + offset / 8;
+    for (i, x) in (0u64..).zip(&mut store[start..start + n]) {
+        *x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % q;
+    }
+    start..start + n
 }
 
 fn peers(c: &mut Criterion) {
@@ -39,19 +58,22 @@ fn peers(c: &mut Criterion) {
             let ours = NttPlan::new(n, q).expect("our plan");
             let theirs = tfhe_ntt::prime64::Plan::try_new(n, q).expect("tfhe-ntt plan");
             let backend = ours.backend();
-            let mut a = input(n, q);
-            let mut b = input(n, q);
+            let (mut sa, mut sb) = (Vec::new(), Vec::new());
+            let ra = input(&mut sa, n, q);
+            let rb = input(&mut sb, n, q);
+            let a = &mut sa[ra];
+            let b = &mut sb[rb];
             group.bench_function(format!("forward/ours-{backend}/{n}/{bits}"), |bench| {
-                bench.iter(|| ours.forward(black_box(&mut a)).expect("length"));
+                bench.iter(|| ours.forward(black_box(&mut *a)).expect("length"));
             });
             group.bench_function(format!("forward/tfhe/{n}/{bits}"), |bench| {
-                bench.iter(|| theirs.fwd(black_box(&mut b)));
+                bench.iter(|| theirs.fwd(black_box(&mut *b)));
             });
             group.bench_function(format!("inverse/ours-{backend}/{n}/{bits}"), |bench| {
-                bench.iter(|| ours.inverse(black_box(&mut a)).expect("length"));
+                bench.iter(|| ours.inverse(black_box(&mut *a)).expect("length"));
             });
             group.bench_function(format!("inverse/tfhe/{n}/{bits}"), |bench| {
-                bench.iter(|| theirs.inv(black_box(&mut b)));
+                bench.iter(|| theirs.inv(black_box(&mut *b)));
             });
         }
     }
