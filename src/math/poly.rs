@@ -298,6 +298,27 @@ impl<R: Representation> Poly<R> {
         ))
     }
 
+    /// Applies `f` (a forward or inverse transform) to every limb and retypes the result.
+    fn transform<S: Representation>(self, f: fn(&NttPlan, &mut [u64]) -> Result<()>) -> Poly<S> {
+        let Poly {
+            ctx,
+            limbs,
+            mut data,
+            ..
+        } = self;
+        for (a, plan) in data.chunks_exact_mut(ctx.n).zip(&ctx.plans) {
+            // Every limb is exactly N long by construction, the only error `f` can return.
+            let done = f(plan, a);
+            debug_assert!(done.is_ok());
+        }
+        Poly {
+            ctx,
+            limbs,
+            data,
+            _repr: PhantomData,
+        }
+    }
+
     fn check(&self, other: &Self) -> Result<()> {
         if !Arc::ptr_eq(&self.ctx, &other.ctx) && *self.ctx != *other.ctx {
             return Err(Error::ContextMismatch);
@@ -465,19 +486,8 @@ impl Poly<Coeff> {
     }
 
     /// Forward NTT of every limb.
-    pub fn into_ntt(mut self) -> Poly<Ntt> {
-        let n = self.ctx.n;
-        let ctx = Arc::clone(&self.ctx);
-        for (a, plan) in self.data.chunks_exact_mut(n).zip(ctx.plans.iter()) {
-            // Lengths match by construction.
-            let _ = plan.forward(a);
-        }
-        Poly {
-            ctx: self.ctx,
-            limbs: self.limbs,
-            data: core::mem::take(&mut self.data),
-            _repr: PhantomData,
-        }
+    pub fn into_ntt(self) -> Poly<Ntt> {
+        self.transform(NttPlan::forward)
     }
 
     /// The automorphism `a(X) -> a(X^k)` for odd `k` (taken modulo `2N`).
@@ -504,18 +514,8 @@ impl Poly<Coeff> {
 
 impl Poly<Ntt> {
     /// Inverse NTT of every limb.
-    pub fn into_coeff(mut self) -> Poly<Coeff> {
-        let n = self.ctx.n;
-        let ctx = Arc::clone(&self.ctx);
-        for (a, plan) in self.data.chunks_exact_mut(n).zip(ctx.plans.iter()) {
-            let _ = plan.inverse(a);
-        }
-        Poly {
-            ctx: self.ctx,
-            limbs: self.limbs,
-            data: core::mem::take(&mut self.data),
-            _repr: PhantomData,
-        }
+    pub fn into_coeff(self) -> Poly<Coeff> {
+        self.transform(NttPlan::inverse)
     }
 
     /// `self *= other` slot by slot (the negacyclic product of the underlying polynomials).
