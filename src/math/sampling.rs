@@ -74,7 +74,7 @@
 //! - **Gaussian**: every `u` is compared with *every* table entry (a full scan, no early exit);
 //!   a comparison is the borrow bit of a 64-bit subtraction, the bits are summed, and the sign
 //!   is applied as `(a ⊕ -s) + s`. The scan runs on eight samples at once (vectorised,
-//!   [`multiversion`] for AVX-512 and AVX2, the same integer operations everywhere, so the
+//!   `multiversion` for AVX-512 and AVX2, the same integer operations everywhere, so the
 //!   output is identical on every CPU).
 //! - **Ternary and uniform** reject some draws. The rejection decision is about a draw that is
 //!   then *discarded*, and the pattern of rejections is independent of the values accepted:
