@@ -96,7 +96,7 @@ use std::sync::OnceLock;
 use multiversion::multiversion;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore, SeedableRng};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::error::{Error, Result};
 use crate::math::modulus::Modulus;
@@ -165,20 +165,35 @@ fn check_rns(moduli: &[Modulus], n: usize) -> Result<usize> {
 /// Largest number of words fetched by one [`RngCore::fill_bytes`] call (a 2 KiB buffer).
 const BATCH_WORDS: usize = 256;
 
-/// Fills `words` with the next `words.len()` 64-bit little-endian words of `rng`, read with
-/// `fill_bytes` in calls of at most [`BATCH_WORDS`] words. The byte buffer is wiped.
-fn fill_words(rng: &mut (impl RngCore + CryptoRng), words: &mut [u64]) {
-    let mut bytes = [0u8; 8 * BATCH_WORDS];
-    for chunk in words.chunks_mut(BATCH_WORDS) {
-        let buf = &mut bytes[..8 * chunk.len()];
+/// A reusable batch of generator output: [`fill`](Self::fill) reads up to [`BATCH_WORDS`]
+/// words with one `fill_bytes` call. Both buffers are wiped once, on drop (not after every
+/// call: volatile wiping of 2 KiB per batch would cost as much as the sampling itself).
+#[derive(Zeroize, ZeroizeOnDrop)]
+struct WordBatch {
+    bytes: [u8; 8 * BATCH_WORDS],
+    words: [u64; BATCH_WORDS],
+}
+
+impl WordBatch {
+    fn new() -> Self {
+        Self {
+            bytes: [0; 8 * BATCH_WORDS],
+            words: [0; BATCH_WORDS],
+        }
+    }
+
+    /// The next `count` (at most [`BATCH_WORDS`]) 64-bit little-endian words of `rng`.
+    fn fill(&mut self, rng: &mut (impl RngCore + CryptoRng), count: usize) -> &[u64] {
+        let count = count.min(BATCH_WORDS);
+        let buf = &mut self.bytes[..8 * count];
         rng.fill_bytes(buf);
-        for (w, b) in chunk.iter_mut().zip(buf.chunks_exact(8)) {
+        for (w, b) in self.words.iter_mut().zip(buf.chunks_exact(8)) {
             let mut le = [0u8; 8];
             le.copy_from_slice(b);
             *w = u64::from_le_bytes(le);
         }
+        &self.words[..count]
     }
-    bytes.zeroize();
 }
 
 /// `out[j] = e[j] mod q` for `|e[j]| < q`: `e + (q & (e >> 63))`, element-wise and branch-free.
@@ -261,18 +276,16 @@ pub fn uniform_poly(
 ) -> Result<Vec<u64>> {
     let len = check_rns(moduli, n)?;
     let mut out = vec![0u64; len];
-    let mut words = [0u64; BATCH_WORDS];
+    let mut batch = WordBatch::new();
     for (limb, q) in out.chunks_exact_mut(n).zip(moduli) {
         // bits(q) is in [2, 62], so the shift is in [2, 62].
         let mask = u64::MAX >> (64 - q.bits());
         let mut filled = 0;
         while filled < n {
-            let batch = &mut words[..(n - filled).min(BATCH_WORDS)];
-            fill_words(rng, batch);
-            filled = compact_below(limb, filled, batch, mask, q.value());
+            let words = batch.fill(rng, n - filled);
+            filled = compact_below(limb, filled, words, mask, q.value());
         }
     }
-    words.zeroize();
     Ok(out)
 }
 
@@ -395,19 +408,16 @@ fn split_ternary_word(mut w: u64, scratch: &mut [i64; 32]) -> usize {
 /// are then discarded, as the procedure says).
 fn fill_ternary(rng: &mut (impl RngCore + CryptoRng), out: &mut [i64]) {
     let n = out.len();
-    let mut words = [0u64; BATCH_WORDS];
+    let mut batch = WordBatch::new();
     let mut scratch = [0i64; 32];
     let mut filled = 0;
     while filled < n {
-        let batch = &mut words[..(n - filled).div_ceil(32).min(BATCH_WORDS)];
-        fill_words(rng, batch);
-        for &w in batch.iter() {
+        for &w in batch.fill(rng, (n - filled).div_ceil(32)) {
             let take = split_ternary_word(w, &mut scratch).min(n - filled);
             out[filled..filled + take].copy_from_slice(&scratch[..take]);
             filled += take;
         }
     }
-    words.zeroize();
     scratch.zeroize();
 }
 
@@ -490,16 +500,31 @@ fn apply_sign(a: u64, s: u64) -> i64 {
     (a ^ s.wrapping_neg()).wrapping_add(s)
 }
 
+/// Working arrays of [`cdt_batch`] (the `u` and the counts of a batch), wiped on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+struct CdtScratch {
+    u: [u64; BATCH_WORDS],
+    below: [u64; BATCH_WORDS],
+}
+
+impl CdtScratch {
+    fn new() -> Self {
+        Self {
+            u: [0; BATCH_WORDS],
+            below: [0; BATCH_WORDS],
+        }
+    }
+}
+
 /// `out[k] = cdt_sample(cdt, tail, words[k])` for a batch of at most [`BATCH_WORDS`] words:
 /// the table is scanned once, each entry compared with every `u` of the batch in a loop the
 /// compiler vectorises across samples (eight per AVX-512 register, four per AVX2 register).
 #[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
-fn cdt_batch(cdt: &[u64], tail: u64, words: &[u64], out: &mut [i64]) {
+fn cdt_batch(cdt: &[u64], tail: u64, words: &[u64], out: &mut [i64], scratch: &mut CdtScratch) {
     debug_assert!(words.len() <= BATCH_WORDS && out.len() == words.len());
-    let mut u = [0u64; BATCH_WORDS];
-    let mut below = [0u64; BATCH_WORDS];
     let len = words.len().min(BATCH_WORDS);
-    let (u, below) = (&mut u[..len], &mut below[..len]);
+    let (u, below) = (&mut scratch.u[..len], &mut scratch.below[..len]);
+    below.fill(0);
     for (uk, &wk) in u.iter_mut().zip(words) {
         *uk = wk >> 1;
     }
@@ -511,8 +536,6 @@ fn cdt_batch(cdt: &[u64], tail: u64, words: &[u64], out: &mut [i64]) {
     for ((ok, &b), &wk) in out.iter_mut().zip(below.iter()).zip(words) {
         *ok = apply_sign(tail.wrapping_sub(b), wk & 1);
     }
-    u.zeroize();
-    below.zeroize();
 }
 
 /// A constant-time sampler of the discrete Gaussian `D_{Z,σ}` tail-cut to `[-t, t]`.
@@ -683,13 +706,12 @@ impl DiscreteGaussian {
     ) -> Result<Zeroizing<Vec<i64>>> {
         check_degree(n)?;
         let mut out = Zeroizing::new(vec![0i64; n]);
-        let mut words = [0u64; BATCH_WORDS];
+        let mut batch = WordBatch::new();
+        let mut scratch = CdtScratch::new();
         for block in out.chunks_mut(BATCH_WORDS) {
-            let w = &mut words[..block.len()];
-            fill_words(rng, w);
-            cdt_batch(&self.cdt, u64::from(self.tail), w, block);
+            let words = batch.fill(rng, block.len());
+            cdt_batch(&self.cdt, u64::from(self.tail), words, block, &mut scratch);
         }
-        words.zeroize();
         Ok(out)
     }
 
@@ -1503,7 +1525,7 @@ mod tests {
                     let want = if s == 1 { -a } else { a };
                     assert_eq!(cdt_sample(&g.cdt, tail, w), want, "entry {j}, u {u}");
                     let mut out = [0i64; 9];
-                    cdt_batch(&g.cdt, tail, &[w; 9], &mut out);
+                    cdt_batch(&g.cdt, tail, &[w; 9], &mut out, &mut CdtScratch::new());
                     assert_eq!(out, [want; 9]);
                 }
             }

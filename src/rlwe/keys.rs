@@ -39,8 +39,10 @@ pub(crate) fn gaussian_ntt(
     ctx: &Arc<Context>,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<Poly<Ntt>> {
-    let e = gaussian_rns(rng, ctx.moduli(), ctx.degree())?;
-    Ok(Poly::from_raw(ctx, ctx.len(), e.to_vec()).into_ntt())
+    let mut e = gaussian_rns(rng, ctx.moduli(), ctx.degree())?;
+    // Moved, not copied: the buffer becomes the polynomial (which callers add into a
+    // ciphertext or wipe), so there is no second copy to wipe.
+    Ok(Poly::from_raw(ctx, ctx.len(), core::mem::take(&mut *e)).into_ntt())
 }
 
 /// The secret key `s`: a ternary polynomial, kept in NTT form modulo `Q` and `P`.
