@@ -71,6 +71,31 @@ fn generated_wire_seeds_decode() {
     assert!(migrationfhe::ckks::Ciphertext::from_bytes(&f.ckks, ct).is_ok());
 }
 
+fn seeds() -> &'static [(&'static str, String, Vec<u8>)] {
+    static S: std::sync::OnceLock<Vec<(&'static str, String, Vec<u8>)>> =
+        std::sync::OnceLock::new();
+    S.get_or_init(|| fuzzing::wire_corpus().unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Valid seeds with a few bytes changed (the targets recompute the checksum, so the
+    /// payload checks see the damage): no target may panic.
+    #[test]
+    fn mutated_seeds(which in any::<prop::sample::Index>(),
+                     edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)) {
+        let (target, _, bytes) = which.get(seeds());
+        let mut v = bytes.clone();
+        for (pos, x) in &edits {
+            let i = pos.index(v.len());
+            v[i] = *x;
+        }
+        let (_, run) = fuzzing::WIRE_TARGETS.iter().find(|(t, _)| t == target).unwrap();
+        run(&v);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
