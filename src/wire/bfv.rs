@@ -64,7 +64,7 @@ impl Plaintext {
     /// Decodes a plaintext for `params`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError).
+    /// Any [`WireError`].
     pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self> {
         super::decode(params, bytes)
     }
@@ -183,7 +183,7 @@ impl Ciphertext {
     /// Decodes a ciphertext for `params`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError).
+    /// Any [`WireError`].
     pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self> {
         super::decode(params, bytes)
     }
@@ -236,7 +236,7 @@ impl GaloisKeys {
     /// Decodes a key set for `params`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError).
+    /// Any [`WireError`].
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
         super::decode(params, bytes)
     }
