@@ -132,21 +132,21 @@ fn huge_declared_lengths_fail_fast() {
             ..
         }
     ));
-    // A key set declaring 65535 keys in a few bytes: refused by the count check.
+    // A key set declaring 2^32 - 1 keys in a few bytes: refused by the count check.
     let f = fuzzing::wire_fixture();
     let b = edit(&o.gks, |v| {
-        v[48..50].copy_from_slice(&u16::MAX.to_le_bytes())
+        v[48..52].copy_from_slice(&u32::MAX.to_le_bytes())
     });
     assert_eq!(
         wire_err(bfv::GaloisKeys::from_bytes(&f.bfv, &b)),
         WireError::TooLarge {
             what: "number of Galois keys",
-            declared: 65535,
+            declared: 4_294_967_295,
             max: 16
         }
     );
     // 16 keys declared, fewer present: refused before reading them.
-    let b = edit(&o.gks, |v| v[48..50].copy_from_slice(&16u16.to_le_bytes()));
+    let b = edit(&o.gks, |v| v[48..52].copy_from_slice(&16u32.to_le_bytes()));
     assert!(matches!(
         wire_err(bfv::GaloisKeys::from_bytes(&f.bfv, &b)),
         WireError::Truncated {
@@ -305,8 +305,8 @@ fn out_of_range_coefficients_are_refused() {
     let f = fuzzing::wire_fixture();
     let q = f.bfv.ring().q_moduli();
     let n = 16;
-    // BFV ciphertext payload: level, count, flags, noise (11 bytes), then c_0 limb by limb.
-    let start = HEADER_LEN + 11;
+    // BFV ciphertext payload: level, count, flags, noise (14 bytes), then c_0 limb by limb.
+    let start = HEADER_LEN + 14;
     let limb0 = n * bits_for(q[0]) as usize / 8;
     for (prime, offset) in [(0usize, start), (1, start + limb0)] {
         let b = edit(&o.bfv_ct, |v| {
@@ -385,10 +385,10 @@ fn invalid_fields_are_refused() {
     let b = edit(&o.bfv_ct, |v| v[HEADER_LEN + 1] = 1);
     assert_eq!(
         invalid(decode_bfv_ct(&b)),
-        "a ciphertext has at least two polynomials"
+        "number of ciphertext polynomials"
     );
     // Unknown flag bits.
-    let b = edit(&o.bfv_ct, |v| v[HEADER_LEN + 2] = 0x80);
+    let b = edit(&o.bfv_ct, |v| v[HEADER_LEN + 5] = 0x80);
     assert_eq!(invalid(decode_bfv_ct(&b)), "ciphertext flags");
     // A seeded ciphertext claiming three polynomials.
     let b = edit(&o.bfv_ct_seeded, |v| v[HEADER_LEN + 1] = 3);
@@ -398,12 +398,12 @@ fn invalid_fields_are_refused() {
     );
     // A NaN noise estimate.
     let b = edit(&o.bfv_ct, |v| {
-        v[HEADER_LEN + 3..HEADER_LEN + 11].copy_from_slice(&f64::NAN.to_bits().to_le_bytes());
+        v[HEADER_LEN + 6..HEADER_LEN + 14].copy_from_slice(&f64::NAN.to_bits().to_le_bytes());
     });
     assert_eq!(invalid(decode_bfv_ct(&b)), "ciphertext noise estimate");
     // CKKS: a scale below 1, a negative variance.
     let b = edit(&o.ckks_ct, |v| {
-        v[HEADER_LEN + 3..HEADER_LEN + 11].copy_from_slice(&0.5f64.to_bits().to_le_bytes());
+        v[HEADER_LEN + 6..HEADER_LEN + 14].copy_from_slice(&0.5f64.to_bits().to_le_bytes());
     });
     assert_eq!(
         wire_err(ckks::Ciphertext::from_bytes(&f.ckks, &b)),
@@ -412,26 +412,26 @@ fn invalid_fields_are_refused() {
         }
     );
     let b = edit(&o.ckks_ct, |v| {
-        v[HEADER_LEN + 11..HEADER_LEN + 19].copy_from_slice(&(-1f64).to_bits().to_le_bytes());
+        v[HEADER_LEN + 14..HEADER_LEN + 22].copy_from_slice(&(-1f64).to_bits().to_le_bytes());
     });
     assert!(matches!(
         wire_err(ckks::Ciphertext::from_bytes(&f.ckks, &b)),
         WireError::Invalid { .. }
     ));
     // Galois keys: an even element, then two keys out of order.
-    let b = edit(&o.gks, |v| v[50] &= !1);
+    let b = edit(&o.gks, |v| v[52] &= !1);
     assert_eq!(
         wire_err(bfv::GaloisKeys::from_bytes(&f.bfv, &b)),
         WireError::Invalid {
             what: "Galois element must be odd and below 2N"
         }
     );
-    let key_len = (o.gks.len() - HEADER_LEN - 32 - 2) / f.bfv_gk.elements().count();
+    let key_len = (o.gks.len() - HEADER_LEN - 32 - 4) / f.bfv_gk.elements().count();
     let b = edit(&o.gks, |v| {
-        let first: Vec<u8> = v[50..50 + key_len].to_vec();
-        let second: Vec<u8> = v[50 + key_len..50 + 2 * key_len].to_vec();
-        v[50..50 + key_len].copy_from_slice(&second);
-        v[50 + key_len..50 + 2 * key_len].copy_from_slice(&first);
+        let first: Vec<u8> = v[52..52 + key_len].to_vec();
+        let second: Vec<u8> = v[52 + key_len..52 + 2 * key_len].to_vec();
+        v[52..52 + key_len].copy_from_slice(&second);
+        v[52 + key_len..52 + 2 * key_len].copy_from_slice(&first);
     });
     assert_eq!(
         wire_err(bfv::GaloisKeys::from_bytes(&f.bfv, &b)),

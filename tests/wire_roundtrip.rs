@@ -194,10 +194,10 @@ fn sizes_at_n16384_depth5_scale40() {
     let sk_b = sk.to_bytes();
     let pk_b = pk.to_bytes(&params).unwrap();
     // Exact sizes: frame + fixed fields + packed polynomials.
-    assert_eq!(sym_b.len(), frame + 3 + 24 + 32 + n * bits_q / 8);
-    assert_eq!(asym_b.len(), frame + 3 + 24 + 2 * n * bits_q / 8);
+    assert_eq!(sym_b.len(), frame + 6 + 24 + 32 + n * bits_q / 8);
+    assert_eq!(asym_b.len(), frame + 6 + 24 + 2 * n * bits_q / 8);
     let bits_q0 = migrationfhe::wire::bits_for(params.q_moduli()[0]) as usize;
-    assert_eq!(low_b.len(), frame + 3 + 24 + 2 * n * bits_q0 / 8);
+    assert_eq!(low_b.len(), frame + 6 + 24 + 2 * n * bits_q0 / 8);
     assert_eq!(
         rlk_b.len(),
         frame + 1 + 32 + 1 + 2 * n * (bits_q + bits_p) / 8
