@@ -176,8 +176,19 @@ pub fn reseal(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(v)
 }
 
+thread_local! {
+    static DECODED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether the last wire target run on this thread decoded its input (both inputs for the
+/// evaluator targets); clears the flag. Lets the replay test check that seeds are valid.
+pub fn last_input_decoded() -> bool {
+    DECODED.with(|d| d.replace(false))
+}
+
 /// Asserts that a decoded object re-encodes to exactly the input (the encoding is canonical).
 fn canonical(data: &[u8], again: &[u8]) {
+    DECODED.with(|d| d.set(true));
     assert!(data == again, "decoded object re-encodes to other bytes");
 }
 
@@ -382,6 +393,7 @@ pub fn bfv_evaluate(data: &[u8]) {
     ) else {
         return;
     };
+    DECODED.with(|d| d.set(true));
     let ev = bfv::Evaluator::new(&f.bfv);
     let _ = ev.add(&a, &b);
     let _ = ev.sub(&a, &b);
@@ -414,6 +426,7 @@ pub fn ckks_evaluate(data: &[u8]) {
     ) else {
         return;
     };
+    DECODED.with(|d| d.set(true));
     let ev = ckks::Evaluator::new(&f.ckks);
     let _ = ev.add(&a, &b);
     let _ = ev.sub(&a, &b);
@@ -488,6 +501,26 @@ pub fn wire_corpus() -> crate::Result<Vec<(&'static str, String, Vec<u8>)>> {
         "seeded",
         f.bfv_rlk.to_bytes(f.bfv.ring())?,
     );
+    // Keys whose `a` is not their seed's expansion (as a protocol may build) travel explicitly.
+    let pk_explicit = PublicKey {
+        b: pk.b.clone(),
+        a: pk.a.clone(),
+        seed: [7; 32],
+    };
+    push(
+        "decode_public_key",
+        "explicit",
+        pk_explicit.to_bytes(f.bfv.ring())?,
+    );
+    let rlk_explicit = RelinearizationKey(crate::rlwe::KeySwitchingKey {
+        digits: f.bfv_rlk.0.digits.clone(),
+        seed: [9; 32],
+    });
+    push(
+        "decode_relinearization_key",
+        "explicit",
+        rlk_explicit.to_bytes(f.bfv.ring())?,
+    );
     let gk = GaloisKey::generate(&f.bfv_sk, 3, &mut rng)?;
     push("decode_galois_key", "element3", gk.to_bytes(f.bfv.ring())?);
 
@@ -495,6 +528,14 @@ pub fn wire_corpus() -> crate::Result<Vec<(&'static str, String, Vec<u8>)>> {
     push("decode_ckks_plaintext", "top", x.to_bytes(&f.ckks)?);
     let cpk = ckks::PublicKey::generate(&f.ckks_sk, &mut rng)?;
     push("decode_ckks_public_key", "over_qp", cpk.to_bytes(&f.ckks)?);
+    let (b_q, a_q, p_part) = cpk.wire_parts();
+    let cpk_explicit =
+        ckks::PublicKey::from_wire_parts(b_q.clone(), a_q.clone(), p_part.cloned(), [5; 32]);
+    push(
+        "decode_ckks_public_key",
+        "explicit",
+        cpk_explicit.to_bytes(&f.ckks)?,
+    );
     let rpk = ckks::PublicKey::from_rlwe(&PublicKey::generate(&f.ckks_sk, &mut rng)?);
     push("decode_ckks_public_key", "over_q", rpk.to_bytes(&f.ckks)?);
     let c_sym = ckks::encrypt_symmetric(&f.ckks, &f.ckks_sk, &x, &mut rng)?;

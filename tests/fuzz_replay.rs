@@ -49,26 +49,32 @@ fn generated_wire_seeds_decode() {
             .iter()
             .find(|(t, _)| t == target)
             .unwrap();
+        fuzzing::last_input_decoded();
         run(bytes);
+        assert!(
+            fuzzing::last_input_decoded(),
+            "seed {target}/{name} does not decode"
+        );
         if write {
             let dir = corpus_dir(target);
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(format!("{dir}/{name}"), bytes).unwrap();
         }
     }
-    // Spot checks that the seeds really decode (the targets ignore refused inputs).
-    let ct = &seeds
+    // Explicit-form keys keep their seed and their `a` through a round trip, and are larger.
+    let explicit = &seeds
         .iter()
-        .find(|s| s.0 == "decode_bfv_ciphertext" && s.1 == "seeded")
+        .find(|s| s.0 == "decode_public_key" && s.1 == "explicit")
         .unwrap()
         .2;
-    assert!(migrationfhe::bfv::Ciphertext::from_bytes(&f.bfv, ct).is_ok());
-    let ct = &seeds
+    let seeded = &seeds
         .iter()
-        .find(|s| s.0 == "decode_ckks_ciphertext" && s.1 == "degree2")
+        .find(|s| s.0 == "decode_public_key" && s.1 == "seeded")
         .unwrap()
         .2;
-    assert!(migrationfhe::ckks::Ciphertext::from_bytes(&f.ckks, ct).is_ok());
+    let pk = migrationfhe::rlwe::PublicKey::from_bytes(f.bfv.ring(), explicit).unwrap();
+    assert_eq!(pk.seed(), &[7; 32]);
+    assert!(explicit.len() > seeded.len());
 }
 
 fn seeds() -> &'static [(&'static str, String, Vec<u8>)] {

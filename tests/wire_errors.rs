@@ -445,6 +445,28 @@ fn invalid_fields_are_refused() {
         wire_err(RelinearizationKey::from_bytes(f.bfv.ring(), &b)),
         WireError::Invalid { .. }
     ));
+    // A key sent with an explicit `a` that is its seed's expansion: non-canonical.
+    let corpus = fuzzing::wire_corpus().unwrap();
+    let get = |t: &str, n: &str| {
+        corpus
+            .iter()
+            .find(|s| s.0 == t && s.1 == n)
+            .unwrap()
+            .2
+            .clone()
+    };
+    let seeded = get("decode_public_key", "seeded");
+    let explicit = get("decode_public_key", "explicit");
+    let b = edit(&explicit, |v| {
+        v[HEADER_LEN + 1..HEADER_LEN + 33]
+            .copy_from_slice(&seeded[HEADER_LEN + 1..HEADER_LEN + 33]);
+    });
+    assert_eq!(
+        wire_err(PublicKey::from_bytes(f.bfv.ring(), &b)),
+        WireError::Invalid {
+            what: "explicit public key a equals its seed's expansion (non-canonical)"
+        }
+    );
     // Secret key: a non-minimal width (3 bits for a ternary key).
     let sk = fuzzing::wire_fixture().bfv_sk.to_bytes();
     let b = migrationfhe::wire::seal(
