@@ -94,10 +94,13 @@ pub enum Error {
     InsecureParameters {
         /// Ring degree `N`.
         degree: usize,
-        /// `log2(Q·P)` counted as the sum of the primes' bit lengths.
+        /// `⌈log2(Q·P)⌉`, computed exactly from the product of all primes (special primes
+        /// included; `params::log_qp`).
         log_qp: u32,
-        /// The largest `log2(Q·P)` rated at that level for `N` (0 if none).
+        /// The largest `log2(Q·P)` rated at that level for `N` (0 if the table has no row).
         max_log_qp: u32,
+        /// The security level that was requested.
+        security: crate::params::SecurityLevel,
     },
     /// An operation needs a polynomial in another representation, or at another level.
     InvalidOperation {
@@ -391,9 +394,23 @@ impl fmt::Display for Error {
             Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
             Self::Ckks(e) => e.fmt(f),
             Self::Wire(e) => e.fmt(f),
-            Self::InsecureParameters { degree, log_qp, max_log_qp } => write!(
+            Self::InsecureParameters {
+                degree,
+                max_log_qp: 0,
+                security,
+                ..
+            } => write!(
                 f,
-                "insecure parameters: log2(QP) = {log_qp} exceeds {max_log_qp} for N = {degree}; use fewer or smaller primes or a larger N"
+                "insecure parameters: the HomomorphicEncryption.org table rates no modulus for N = {degree} at {security} security; use N between 2^10 and 2^17"
+            ),
+            Self::InsecureParameters {
+                degree,
+                log_qp,
+                max_log_qp,
+                security,
+            } => write!(
+                f,
+                "insecure parameters: log2(Q·P) rounds up to {log_qp} bits (special primes included), above the {max_log_qp} bits rated at {security} security for N = {degree}; use fewer or smaller primes, a larger N or a lower level"
             ),
         }
     }

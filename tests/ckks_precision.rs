@@ -48,13 +48,16 @@ fn n16384_depth5_scale40_precision_and_depth() {
     };
     let fresh = precision_real(&a, &dec(&ca));
     eprintln!("fresh: {fresh}");
-    assert!(fresh.min_bits >= 25.4, "fresh {fresh}");
+    // The worst slot varies with the seed: 25.3 … 26.0 bits fresh and 25.0 … 25.5 after one
+    // multiplication over seeds 1–8 and 2024 (sampler of branch `secur`); the floors sit just
+    // under that range. The guarantee proper is `max_error <= estimate`.
+    assert!(fresh.min_bits >= 25.0, "fresh {fresh}");
     assert!(fresh.max_error <= ca.estimate().max_error(slots));
     let prod = ev.mul_relin_rescale(&ca, &cb, &rlk).unwrap();
     let want: Vec<f64> = a.iter().zip(&b).map(|(x, y)| x * y).collect();
     let one = precision_real(&want, &dec(&prod));
     eprintln!("one multiplication: {one}");
-    assert!(one.min_bits >= 25.1, "after one multiplication {one}");
+    assert!(one.min_bits >= 24.8, "after one multiplication {one}");
     assert!(one.max_error <= prod.estimate().max_error(slots));
     // Depth: five consecutive multiplications use the whole chain.
     let mut ct = ca.clone();

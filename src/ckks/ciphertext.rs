@@ -157,7 +157,9 @@ impl Ciphertext {
 }
 
 /// Bits of precision of computed values against expected ones: per slot `-log2 |got - want|`
-/// (capped at 64 bits for exact slots).
+/// (capped at 64 bits for exact slots). Measured from decrypted values, it is secret-key-holder
+/// information, like BFV's `noise_budget_vartime`: see [`precision`]. The public counterpart is
+/// [`NoiseEstimate::precision_bits`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PrecisionReport {
     /// The worst slot: `-log2(max |error|)`.
@@ -181,6 +183,14 @@ impl core::fmt::Display for PrecisionReport {
 }
 
 /// Compares `got` with `want` slot by slot (the shorter length is used); complex distance.
+///
+/// # Security
+/// A diagnostic for the secret-key holder. When `got` is a decryption, the report measures
+/// the decryption error, which depends on the secret key (Li and Micciancio, EUROCRYPT 2021):
+/// it must not be sent to anyone who does not hold the key (see `SECURITY.md`).
+///
+/// # Timing
+/// Variable time: floating-point logarithms and comparisons on the (secret) decrypted values.
 pub fn precision(want: &[Complex], got: &[Complex]) -> PrecisionReport {
     let bits = |e: f64| (-e.log2()).min(64.0);
     let mut max_error = 0.0f64;
@@ -206,6 +216,12 @@ pub fn precision(want: &[Complex], got: &[Complex]) -> PrecisionReport {
 
 /// [`precision`] for real values: compares the real parts only (the imaginary parts of a
 /// decoded real vector are discarded, as SEAL's and OpenFHE's real decoders do).
+///
+/// # Security
+/// As [`precision`]: secret-key holder only.
+///
+/// # Timing
+/// Variable time, as [`precision`].
 pub fn precision_real(want: &[f64], got: &[Complex]) -> PrecisionReport {
     let w: Vec<Complex> = want.iter().map(|&x| Complex::new(x, 0.0)).collect();
     let g: Vec<Complex> = got.iter().map(|z| Complex::new(z.re, 0.0)).collect();

@@ -23,15 +23,22 @@
 //!
 //! # Randomness consumed (stable: seeded key vectors depend on it)
 //!
-//! All words are taken with [`RngCore::next_u64`]. An RNS sampler draws the integer for
+//! Every sampler reads the generator as a sequence of 64-bit words `w_0, w_1, …`: the output
+//! bytes cut into 8-byte little-endian words. The polynomial samplers fetch them in batches with
+//! [`RngCore::fill_bytes`] (at most 256 words a call), the single-value functions
+//! ([`uniform_mod`], [`DiscreteGaussian::sample`], [`smudging_noise`]) with
+//! [`RngCore::next_u64`]. For `ChaCha20Rng` (and every `rand_core` block generator) both read the
+//! same keystream in the same order, so the words are the keystream's whatever the call; the
+//! tests check this. A batch never holds more words than the procedure below is certain to use,
+//! so batching changes nothing in what is consumed. An RNS sampler draws the integer for
 //! coefficient `j` once (coefficients in order `j = 0, …, n-1`) and writes its residue into
 //! every limb; the exception is the uniform sampler, which draws limb by limb (all of limb 0,
 //! then all of limb 1, …), see [`uniform_poly`].
 //! - [`uniform_mod`]: one word per attempt, masked to `bits(q)` low bits, rejected if `>= q`.
 //! - [`ternary`]: one word per 32 two-bit chunks, least significant chunk first; chunk `c = 3` is
 //!   rejected, `c ∈ {0, 1, 2}` gives `c - 1`; the chunks left in the last word are discarded.
-//! - [`DiscreteGaussian::sample`]: two words per sample, the first the low half of a 128-bit
-//!   uniform `u`.
+//! - [`DiscreteGaussian::sample`]: one word `w` per sample: `u = w >> 1` (63 bits) is looked up
+//!   in the table of `|X|`, bit 0 of `w` is the sign.
 //! - [`smudging_noise`]: `bits/64 + 1` words per coefficient, least significant first.
 //!
 //! # Distributions and their references
@@ -45,9 +52,13 @@
 //! - **Discrete Gaussian** `D_{Z,σ}`, `ρ(x) = exp(-x²/(2σ²))` (σ the standard-deviation
 //!   parameter, 3.2 by default as in the HomomorphicEncryption.org standard, Albrecht et al.
 //!   2018), tail-cut to `[-t, t]` and renormalised. Sampled by inversion of a cumulative
-//!   distribution table (CDT; Peikert, "An efficient and parallel Gaussian sampler for lattices",
-//!   CRYPTO 2010) scanned in full with branch-free comparisons, as in FrodoKEM (Bos et al.,
-//!   "Frodo", CCS 2016). See [`DiscreteGaussian`] for the precision argument.
+//!   distribution table of `|X|` (CDT; Peikert, "An efficient and parallel Gaussian sampler for
+//!   lattices", CRYPTO 2010) and a uniform sign, the table scanned in full with branch-free
+//!   comparisons, as in FrodoKEM (Bos et al., "Frodo", CCS 2016) and the constant-time CDT of
+//!   Micciancio and Walter ("Gaussian sampling over the integers: efficient, generic,
+//!   constant-time", CRYPTO 2017). See [`DiscreteGaussian`] for the precision argument: the
+//!   statistical distance to the tail-cut distribution is at most `t·2^-63` (`2^-58.7` for the
+//!   default).
 //! - **Smudging** (noise flooding; Asharov et al., "Multiparty computation with low
 //!   communication, computation and interaction via threshold FHE", EUROCRYPT 2012; Mouchet et
 //!   al., "Multiparty homomorphic encryption from ring-learning-with-errors", PETS 2021): uniform
@@ -58,17 +69,31 @@
 //! # Timing
 //!
 //! Where the output is secret (ternary, Gaussian, smudging, and uniform values used as secrets)
-//! no branch and no memory index depends on an output value. Two samplers loop on a rejection
-//! (uniform, ternary). The rejection decision is about a draw that is then *discarded*, and the
-//! number of rejections is independent of the values accepted: conditioned on any pattern of
-//! rejections, every accepted draw is still uniform on its accepted set. So their running time
-//! reveals nothing about their outputs. The Gaussian sampler compares `u` with *every* table
-//! entry (a full scan, no early exit) and sums the comparison bits computed with integer
-//! arithmetic; smudging noise is assembled and reduced with masks and Barrett reduction only.
-//! Residues of signed values use [`Modulus::reduce_i64`], which is branch-free.
+//! no branch and no memory index depends on an output value; the secret samplers contain no
+//! data-dependent branch at all, only loops whose trip counts are public.
+//! - **Gaussian**: every `u` is compared with *every* table entry (a full scan, no early exit);
+//!   a comparison is the borrow bit of a 64-bit subtraction, the bits are summed, and the sign
+//!   is applied as `(a ⊕ -s) + s`. The scan runs on eight samples at once (vectorised,
+//!   `multiversion` for AVX-512 and AVX2, the same integer operations everywhere, so the
+//!   output is identical on every CPU).
+//! - **Ternary and uniform** reject some draws. The rejection decision is about a draw that is
+//!   then *discarded*, and the pattern of rejections is independent of the values accepted:
+//!   conditioned on any pattern, every accepted draw is still uniform on its accepted set. The
+//!   samplers compact the accepted values without branching: each candidate is stored at the
+//!   current position and the position advances by the comparison bit (`i += (c != 3)`), so the
+//!   memory index is the *number* of values accepted so far, which is independent of their
+//!   values. The number of words drawn depends only on the rejections.
+//! - **Smudging** noise is assembled and reduced with masks and Barrett reduction only.
+//! - **Residues** of the sampled small values are `e + (q & (e >> 63))`, element-wise and
+//!   vectorised; [`lift_signed`] (arbitrary `i64` input) uses the branch-free
+//!   [`Modulus::reduce_i64`].
+//!
+//! The claims are about the code as written; the compiler is trusted not to turn branch-free
+//! arithmetic into branches (the same assumption every constant-time Rust library makes).
 
 use std::sync::OnceLock;
 
+use multiversion::multiversion;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore, SeedableRng};
 use zeroize::{Zeroize, Zeroizing};
@@ -76,7 +101,6 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::error::{Error, Result};
 use crate::math::modulus::Modulus;
 use crate::math::ntt::{MAX_DEGREE, MIN_DEGREE};
-
 /// Standard deviation of the default error distribution (HomomorphicEncryption.org standard).
 pub const DEFAULT_SIGMA: f64 = 3.2;
 /// Tail cut of the default error distribution: `floor(6σ) = 19`, so errors satisfy `|e| <= 19`.
@@ -138,25 +162,54 @@ fn check_rns(moduli: &[Modulus], n: usize) -> Result<usize> {
     })
 }
 
-/// Writes the residues of the signed integers produced by `next` (one per coefficient, in
-/// order) into every limb of a fresh limb-major buffer. Branch-free per value.
-fn signed_to_rns(
-    moduli: &[Modulus],
-    n: usize,
-    mut next: impl FnMut() -> i64,
-) -> Result<Zeroizing<Vec<u64>>> {
+/// Largest number of words fetched by one [`RngCore::fill_bytes`] call (a 2 KiB buffer).
+const BATCH_WORDS: usize = 256;
+
+/// Fills `words` with the next `words.len()` 64-bit little-endian words of `rng`, read with
+/// `fill_bytes` in calls of at most [`BATCH_WORDS`] words. The byte buffer is wiped.
+fn fill_words(rng: &mut (impl RngCore + CryptoRng), words: &mut [u64]) {
+    let mut bytes = [0u8; 8 * BATCH_WORDS];
+    for chunk in words.chunks_mut(BATCH_WORDS) {
+        let buf = &mut bytes[..8 * chunk.len()];
+        rng.fill_bytes(buf);
+        for (w, b) in chunk.iter_mut().zip(buf.chunks_exact(8)) {
+            let mut le = [0u8; 8];
+            le.copy_from_slice(b);
+            *w = u64::from_le_bytes(le);
+        }
+    }
+    bytes.zeroize();
+}
+
+/// `out[j] = e[j] mod q` for `|e[j]| < q`: `e + (q & (e >> 63))`, element-wise and branch-free.
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn lift_small(out: &mut [u64], signed: &[i64], q: u64) {
+    for (o, &e) in out.iter_mut().zip(signed) {
+        *o = e
+            .cast_unsigned()
+            .wrapping_add(q & (e >> 63).cast_unsigned());
+    }
+}
+
+/// Writes the residues of `signed` (one integer per coefficient, `n = signed.len()`) into every
+/// limb of a fresh limb-major buffer. `bound` is a public bound on `|signed[j]|`: limbs whose
+/// prime exceeds it take the vectorised [`lift_small`], the others the branch-free
+/// [`Modulus::reduce_i64`]. The choice depends on public values only.
+fn signed_to_rns(moduli: &[Modulus], signed: &[i64], bound: u64) -> Result<Zeroizing<Vec<u64>>> {
+    let n = signed.len();
     let len = check_rns(moduli, n)?;
     let mut out = Zeroizing::new(vec![0u64; len]);
-    for j in 0..n {
-        let mut e = next();
-        for (limb, q) in out.chunks_exact_mut(n).zip(moduli) {
-            limb[j] = q.reduce_i64(e);
+    for (limb, q) in out.chunks_exact_mut(n).zip(moduli) {
+        if bound < q.value() {
+            lift_small(limb, signed, q.value());
+        } else {
+            for (o, &e) in limb.iter_mut().zip(signed) {
+                *o = q.reduce_i64(e);
+            }
         }
-        e.zeroize();
     }
     Ok(out)
 }
-
 // ---------------------------------------------------------------------------------------------
 // Uniform
 // ---------------------------------------------------------------------------------------------
@@ -183,18 +236,24 @@ pub fn uniform_mod(rng: &mut (impl RngCore + CryptoRng), q: &Modulus) -> u64 {
 
 /// Uniform polynomial of `R_Q`, `Q = q_0 ⋯ q_{k-1}`, in limb-major RNS form.
 ///
-/// Every residue is drawn independently with [`uniform_mod`], limb by limb (`q_0` for
-/// coefficients `0..n`, then `q_1`, …). Since the primes are distinct, the CRT map
+/// Every residue is drawn independently as [`uniform_mod`] draws it (one word per attempt,
+/// masked to `bits(q_i)` low bits, rejected if `>= q_i`), limb by limb (`q_0` for coefficients
+/// `0..n`, then `q_1`, …). Since the primes are distinct, the CRT map
 /// `Z_Q → Z_{q_0} × … × Z_{q_{k-1}}` is a bijection, so independent uniform residues give
 /// coefficients *exactly* uniform modulo `Q` (and modulo `Q·P` when the special primes are in
 /// `moduli`). The result is equally uniform read as coefficients or as NTT evaluations.
+///
+/// The words are fetched in batches of `min(256, coefficients still missing in the limb)`:
+/// each word yields at most one coefficient, so every word of a batch is used, and the words
+/// consumed are those of one [`uniform_mod`] call per coefficient.
 ///
 /// # Errors
 /// [`Error::InvalidDegree`] if `n` is not a power of two in `[MIN_DEGREE, MAX_DEGREE]`;
 /// [`Error::InvalidBasis`] if `moduli` is empty or repeats a prime.
 ///
 /// # Timing
-/// As [`uniform_mod`]: the running time is independent of the output.
+/// As [`uniform_mod`]: the running time is independent of the output. Accepted values are
+/// compacted without a branch (see the module's `# Timing`).
 pub fn uniform_poly(
     rng: &mut (impl RngCore + CryptoRng),
     moduli: &[Modulus],
@@ -202,14 +261,35 @@ pub fn uniform_poly(
 ) -> Result<Vec<u64>> {
     let len = check_rns(moduli, n)?;
     let mut out = vec![0u64; len];
+    let mut words = [0u64; BATCH_WORDS];
     for (limb, q) in out.chunks_exact_mut(n).zip(moduli) {
-        for x in limb.iter_mut() {
-            *x = uniform_mod(rng, q);
+        // bits(q) is in [2, 62], so the shift is in [2, 62].
+        let mask = u64::MAX >> (64 - q.bits());
+        let mut filled = 0;
+        while filled < n {
+            let batch = &mut words[..(n - filled).min(BATCH_WORDS)];
+            fill_words(rng, batch);
+            filled = compact_below(limb, filled, batch, mask, q.value());
         }
     }
+    words.zeroize();
     Ok(out)
 }
 
+/// Stores `w & mask` for each word at `out[filled]`, advancing `filled` when the value is below
+/// `q`; returns the new `filled`. Requires `words.len() <= out.len() - filled`, so every store
+/// is in bounds (at the `m`-th word, `filled` has grown by at most `m`).
+fn compact_below(out: &mut [u64], mut filled: usize, words: &[u64], mask: u64, q: u64) -> usize {
+    debug_assert!(words.len() <= out.len() - filled);
+    let last = out.len() - 1;
+    for &w in words {
+        let x = w & mask;
+        // filled <= last here (see above); `min` keeps the index check out of the loop.
+        out[filled.min(last)] = x;
+        filled += usize::from(x < q);
+    }
+    filled
+}
 // ---------------------------------------------------------------------------------------------
 // Seeded expansion
 // ---------------------------------------------------------------------------------------------
@@ -292,41 +372,59 @@ pub fn expand_seed(
 // Ternary
 // ---------------------------------------------------------------------------------------------
 
-/// Fills `out` with values uniform on `{-1, 0, 1}` (see [`ternary`] for the procedure).
-fn fill_ternary(rng: &mut (impl RngCore + CryptoRng), out: &mut [i64]) {
-    let mut i = 0;
-    while i < out.len() {
-        let mut word = rng.next_u64();
-        for _ in 0..32 {
-            let c = word & 3;
-            word >>= 2;
-            // Rejection of the discarded chunk c = 3: public, see the module's `# Timing`.
-            if c != 3 {
-                // c in {0, 1, 2} -> c - 1 in {-1, 0, 1}, without a branch on c.
-                out[i] = c.cast_signed().wrapping_sub(1);
-                i += 1;
-                if i == out.len() {
-                    break;
-                }
-            }
-        }
-        word.zeroize();
+/// Splits `w` into its 32 two-bit chunks (least significant first) and compacts the accepted
+/// ones (`c != 3`) as `c - 1` into `scratch[..count]`; returns `count`. Branch-free: every chunk
+/// is stored at the current position, which then advances by the acceptance bit.
+#[inline(always)]
+fn split_ternary_word(mut w: u64, scratch: &mut [i64; 32]) -> usize {
+    let mut count = 0usize;
+    for _ in 0..32 {
+        let c = w & 3;
+        // count <= chunks seen so far <= 31 at this store, so `& 31` changes nothing.
+        scratch[count & 31] = c.cast_signed().wrapping_sub(1);
+        count += usize::from(c != 3);
+        w >>= 2;
     }
+    count
+}
+
+/// Fills `out` with values uniform on `{-1, 0, 1}` (see [`ternary`] for the procedure).
+///
+/// Words come in batches of `min(256, ⌈missing/32⌉)`: a word yields at most 32 values, so all of
+/// them are needed, and only the last word of a batch can complete `out` (its remaining chunks
+/// are then discarded, as the procedure says).
+fn fill_ternary(rng: &mut (impl RngCore + CryptoRng), out: &mut [i64]) {
+    let n = out.len();
+    let mut words = [0u64; BATCH_WORDS];
+    let mut scratch = [0i64; 32];
+    let mut filled = 0;
+    while filled < n {
+        let batch = &mut words[..(n - filled).div_ceil(32).min(BATCH_WORDS)];
+        fill_words(rng, batch);
+        for &w in batch.iter() {
+            let take = split_ternary_word(w, &mut scratch).min(n - filled);
+            out[filled..filled + take].copy_from_slice(&scratch[..take]);
+            filled += take;
+        }
+    }
+    words.zeroize();
+    scratch.zeroize();
 }
 
 /// `n` coefficients uniform on `{-1, 0, 1}` (the ternary secret distribution).
 ///
-/// Each `next_u64` word gives 32 two-bit chunks `c`, least significant first; `c = 3` is
+/// Each 64-bit word gives 32 two-bit chunks `c`, least significant first; `c = 3` is
 /// rejected and `c ∈ {0, 1, 2}` gives `c - 1`. Each accepted chunk is uniform on `{0, 1, 2}`,
-/// so the output is exactly uniform on `{-1, 0, 1}`.
+/// so the output is exactly uniform on `{-1, 0, 1}`. The chunks left in the word that completes
+/// the polynomial are discarded.
 ///
 /// # Errors
 /// [`Error::InvalidDegree`] if `n` is not a power of two in `[MIN_DEGREE, MAX_DEGREE]`.
 ///
 /// # Timing
-/// The only branch is the rejection of `c = 3`, a chunk that is discarded; which chunks are
-/// rejected is independent of the accepted values (see the module's `# Timing`). The mapping
-/// `c -> c - 1` is arithmetic.
+/// Branch-free: the chunks are compacted by advancing the write position by the acceptance bit;
+/// positions and word counts depend only on which chunks were rejected, which is independent of
+/// the accepted values (see the module's `# Timing`). The mapping `c -> c - 1` is arithmetic.
 pub fn ternary(rng: &mut (impl RngCore + CryptoRng), n: usize) -> Result<Zeroizing<Vec<i64>>> {
     check_degree(n)?;
     let mut out = Zeroizing::new(vec![0i64; n]);
@@ -341,7 +439,7 @@ pub fn ternary(rng: &mut (impl RngCore + CryptoRng), n: usize) -> Result<Zeroizi
 /// repeats a prime.
 ///
 /// # Timing
-/// As [`ternary`]; residues are computed with the branch-free [`Modulus::reduce_i64`].
+/// As [`ternary`]; residues by the branch-free `e + (q & (e >> 63))`.
 pub fn ternary_rns(
     rng: &mut (impl RngCore + CryptoRng),
     moduli: &[Modulus],
@@ -349,7 +447,7 @@ pub fn ternary_rns(
 ) -> Result<Zeroizing<Vec<u64>>> {
     check_rns(moduli, n)?;
     let signed = ternary(rng, n)?;
-    lift_signed(&signed, moduli)
+    signed_to_rns(moduli, &signed, 1)
 }
 
 /// Lifts small signed coefficients (`n = coeffs.len()`) into limb-major RNS form: coefficient
@@ -362,31 +460,59 @@ pub fn ternary_rns(
 /// # Timing
 /// Branch-free in the coefficient values ([`Modulus::reduce_i64`]).
 pub fn lift_signed(coeffs: &[i64], moduli: &[Modulus]) -> Result<Zeroizing<Vec<u64>>> {
-    let mut it = coeffs.iter();
-    signed_to_rns(moduli, coeffs.len(), || it.next().copied().unwrap_or(0))
+    // Bound u64::MAX: no prime exceeds it, so every limb takes `reduce_i64` (any i64 input).
+    signed_to_rns(moduli, coeffs, u64::MAX)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Discrete Gaussian
 // ---------------------------------------------------------------------------------------------
 
-/// Branch-free `a >= b` on 128-bit values given as `(low, high)` words: returns 1 or 0.
+/// One sample from the word `w`: `|x| = #{j : (w >> 1) >= T_j}`, sign from bit 0 of `w`.
 ///
-/// The borrow out of `x - y - c` is the top bit of `(!x & y) | (!(x ^ y) & (x - y - c))`
-/// (Warren, *Hacker's Delight*, 2nd ed., section 2-13); applied to the low then the high word.
+/// `u = w >> 1` and every entry are at most `2^63`, so `u - T_j` wraps (top bit set) exactly
+/// when `u < T_j`; the sum of those bits is `t - |x|`. The sign `s` is applied as
+/// `(a ⊕ -s) + s`, which maps `0` to `0` for either sign. No branch, no secret index.
 #[inline(always)]
-fn ge_u128(a: (u64, u64), b: (u64, u64)) -> u64 {
-    let d0 = a.0.wrapping_sub(b.0);
-    let borrow0 = ((!a.0 & b.0) | (!(a.0 ^ b.0) & d0)) >> 63;
-    let d1 = a.1.wrapping_sub(b.1).wrapping_sub(borrow0);
-    let borrow1 = ((!a.1 & b.1) | (!(a.1 ^ b.1) & d1)) >> 63;
-    borrow1 ^ 1
+fn cdt_sample(cdt: &[u64], tail: u64, w: u64) -> i64 {
+    let u = w >> 1;
+    let mut below = 0u64;
+    for &t in cdt {
+        below = below.wrapping_add(u.wrapping_sub(t) >> 63);
+    }
+    apply_sign(tail.wrapping_sub(below), w & 1)
 }
 
-/// Splits a 128-bit value into its `(low, high)` words.
-#[allow(clippy::cast_possible_truncation)] // intentional: keeps the low 64 bits of each half
-fn split_u128(x: u128) -> (u64, u64) {
-    (x as u64, (x >> 64) as u64)
+/// `a` if `s = 0`, `-a` if `s = 1`, without a branch (`a <= 1024`, `s ∈ {0, 1}`).
+#[inline(always)]
+fn apply_sign(a: u64, s: u64) -> i64 {
+    let (a, s) = (a.cast_signed(), s.cast_signed());
+    (a ^ s.wrapping_neg()).wrapping_add(s)
+}
+
+/// `out[k] = cdt_sample(cdt, tail, words[k])` for a batch of at most [`BATCH_WORDS`] words:
+/// the table is scanned once, each entry compared with every `u` of the batch in a loop the
+/// compiler vectorises across samples (eight per AVX-512 register, four per AVX2 register).
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn cdt_batch(cdt: &[u64], tail: u64, words: &[u64], out: &mut [i64]) {
+    debug_assert!(words.len() <= BATCH_WORDS && out.len() == words.len());
+    let mut u = [0u64; BATCH_WORDS];
+    let mut below = [0u64; BATCH_WORDS];
+    let len = words.len().min(BATCH_WORDS);
+    let (u, below) = (&mut u[..len], &mut below[..len]);
+    for (uk, &wk) in u.iter_mut().zip(words) {
+        *uk = wk >> 1;
+    }
+    for &t in cdt {
+        for (b, &uk) in below.iter_mut().zip(u.iter()) {
+            *b = b.wrapping_add(uk.wrapping_sub(t) >> 63);
+        }
+    }
+    for ((ok, &b), &wk) in out.iter_mut().zip(below.iter()).zip(words) {
+        *ok = apply_sign(tail.wrapping_sub(b), wk & 1);
+    }
+    u.zeroize();
+    below.zeroize();
 }
 
 /// A constant-time sampler of the discrete Gaussian `D_{Z,σ}` tail-cut to `[-t, t]`.
@@ -396,33 +522,44 @@ fn split_u128(x: u128) -> (u64, u64) {
 /// 3.2 this is `3.2 + 1.8·10^-16`). The tail cut removes `Pr[|X| > t]` of the untruncated
 /// distribution: `≈ 2^-29.98` for the default `σ = 3.2, t = 19` (see [`DEFAULT_TAIL`]).
 ///
-/// # Algorithm and precision
-/// The table holds `T_j ≈ 2^128 · Pr[X <= -t + j]` for `j = 0..2t`; a sample draws a uniform
-/// 128-bit `u` and returns `-t + #{j : u >= T_j}` (inversion sampling, Peikert CRYPTO 2010).
-/// The entries are computed once, in double-double arithmetic (about 104 significant bits):
-/// `exp(-x)` as `(e^-1)^⌊x⌋ · exp(-(x - ⌊x⌋))` with Taylor series. Entries for values up to
-/// `-1` come from the partial sums of the small tail weights; the others are set by symmetry,
-/// `T_{2t-1-j} = 2^128 - T_j`, so the sampled distribution is exactly symmetric. The test
-/// `gaussian_table_matches_bigint_reference` recomputes every entry with 768-bit fixed-point
-/// arithmetic and checks `|T_j - 2^128 · Pr[X <= -t + j]| <= 2^28`, i.e. each cumulative
-/// probability is within `ε = 2^-100`, for σ from 0.5 to 128 and cuts up to 768 (the largest
-/// error seen there is about `2^-106`). The same holds for every accepted σ and cut: a weight
-/// `e^-x` is computed with a relative error of about `(x + 40)·2^-104`, and `x·e^-x <= 1/e`,
-/// so no weight is off by much more than `2^-100` of the total mass. The probability of each
-/// output value is then within `2ε`, and the statistical distance between the sampler and the
-/// truncated distribution is at most `(2t + 1)·ε`: below `2^-94` for the default `t = 19`,
-/// below `2^-89` for every accepted `t <= 1024`.
+/// # Algorithm
+/// Inversion of the cumulative table of `|X|` (Peikert CRYPTO 2010) with a uniform sign, the
+/// layout of FrodoKEM's sampler (Bos et al., CCS 2016). The table holds
+/// `T_j = round(2^63 · Pr[|X| <= j])` for `j = 0..t`; a sample takes one 64-bit word `w`, sets
+/// `u = w >> 1` (uniform on `[0, 2^63)`) and `a = #{j : u >= T_j}`, so `Pr[a = k] =
+/// (T_k - T_{k-1}) / 2^63` (with `T_{-1} = 0`, `T_t = 2^63`), and returns `a` or `-a` by bit 0
+/// of `w`. For `a = 0` both signs give 0, so `Pr[x = 0] = Pr[a = 0]` and
+/// `Pr[x = ±k] = Pr[a = k] / 2`, exactly the symmetric split of `Pr[|X| = k]`.
+///
+/// # Precision and statistical distance
+/// The entries are computed once in double-double arithmetic (about 104 significant bits):
+/// weights `exp(-k²/(2σ²))` as `(e^-1)^⌊x⌋ · exp(-(x - ⌊x⌋))` with Taylor series, the tail
+/// masses `Pr[|X| > j]` summed from the smallest weight, then `T_j = 2^63 - round(2^63 ·
+/// Pr[|X| > j])`. The double-double error (a relative `(x + 40)·2^-104` per weight, and
+/// `x·e^-x <= 1/e`) is far below one unit of `2^-63`, so each entry is the correctly rounded
+/// `2^63 · Pr[|X| <= j]` up to rare ties: within one unit, which the test
+/// `gaussian_table_matches_bigint_reference` checks against 768-bit fixed-point integers for σ
+/// from 0.5 to 128 and cuts up to 768. With entries within one unit, `Pr[a = k]` is within
+/// `2·2^-63` of its exact value (`2^-63` for `k = 0` and `k = t`), so `Pr[x = 0]` and every
+/// `Pr[x = ±k]` are within `2^-63`, and the statistical distance to the tail-cut distribution,
+/// `½ Σ_v |ΔPr[x = v]| <= ½ (2 + 2(t - 1))·2^-63`, is at most `t·2^-63`: `2^-58.7` for the
+/// default `t = 19`, at most `2^-53` for every accepted `t <= 1024`. Both are far below the
+/// `2^-29.98` moved by the 6σ tail cut itself (the convention SEAL also follows). The relative
+/// error of the smallest probability (`Pr[x = ±19] ≈ 2^-28.4` for σ = 3.2) is below `2^-34`,
+/// which the Rényi-divergence arguments of Prest (ASIACRYPT 2017) and Micciancio–Walter
+/// (CRYPTO 2017) turn into a negligible loss for any realistic number of samples.
 ///
 /// # Timing
-/// [`sample`](Self::sample) compares `u` with all `2t` entries (no early exit) using integer
-/// borrow arithmetic and adds up the results; no branch or memory index depends on `u` or on
-/// the output.
+/// [`sample`](Self::sample) and [`sample_poly`](Self::sample_poly) compare every `u` with all
+/// `t` entries (no early exit) by the borrow bit of a subtraction, add up the bits, and apply
+/// the sign arithmetically; no branch or memory index depends on `u` or on the output. One
+/// word a sample, fetched in batches of 256.
 #[derive(Clone)]
 pub struct DiscreteGaussian {
     sigma: f64,
     tail: u32,
-    /// `(low, high)` words of `T_0 <= T_1 <= … <= T_{2t-1}`.
-    table: Vec<(u64, u64)>,
+    /// `T_0 <= T_1 <= … <= T_{t-1}`, each in `[0, 2^63]`.
+    cdt: Vec<u64>,
 }
 
 impl core::fmt::Debug for DiscreteGaussian {
@@ -501,65 +638,44 @@ impl DiscreteGaussian {
                 dd::exp_neg(dd::Dd::new(k2).div(two_sigma_sq))
             })
             .collect();
-        // Total mass W = w_0 + 2 Σ_{k>=1} w_k, summed from the smallest weight.
-        let mut tail_sum = dd::Dd::ZERO;
-        for w in weights[1..].iter().rev() {
-            tail_sum = tail_sum.add(*w);
+        // above[j] = w_j + … + w_t for j = 1..=t, summed from the smallest weight.
+        let mut above = vec![dd::Dd::ZERO; t + 2];
+        for k in (1..=t).rev() {
+            above[k] = above[k + 1].add(weights[k]);
         }
-        let total = weights[0].add(tail_sum.scale(2.0));
-        // Lower half: T_j = 2^128 · (w_t + … + w_{t-j}) / W for j = 0..t, value -t + j.
-        let mut table = vec![0u128; 2 * t];
-        let mut partial = dd::Dd::ZERO;
-        let mut prev = 0u128;
+        // Total mass W = w_0 + 2 Σ_{k>=1} w_k.
+        let total = weights[0].add(above[1].scale(2.0));
+        // T_j = 2^63 - round(2^63 · Pr[|X| > j]), Pr[|X| > j] = 2·above[j+1] / W.
+        let mut cdt = Vec::with_capacity(t);
+        let mut prev = 0u64;
         for j in 0..t {
-            partial = partial.add(weights[t - j]);
-            let c = partial.div(total); // in [0, 1/2)
-            let mut entry = dd::to_u128_scaled(c);
-            // Keep the table monotone and the lower half below 2^127 (so the mirrored upper
-            // half stays above it); both hold in exact arithmetic.
-            entry = entry.max(prev).min(1u128 << 127);
-            table[j] = entry;
+            let upper = above[j + 1].scale(2.0).div(total); // in (0, 1)
+            let entry = (dd::TWO_63 - dd::round_scaled_63(upper)).max(prev);
+            cdt.push(entry);
             prev = entry;
         }
-        // Upper half by symmetry: Pr[X <= v] = 1 - Pr[X <= -v-1], i.e. T_{2t-1-j} = 2^128 - T_j.
-        // An entry T_j = 0 (a probability below 2^-129) would mirror to 2^128; saturate it.
-        for j in 0..t {
-            table[2 * t - 1 - j] = match table[j] {
-                0 => u128::MAX,
-                x => x.wrapping_neg(),
-            };
-        }
-        Self {
-            sigma,
-            tail,
-            table: table.into_iter().map(split_u128).collect(),
-        }
+        Self { sigma, tail, cdt }
     }
 
-    /// One sample in `[-t, t]`; two `next_u64` words (low half of `u` first).
+    /// One sample in `[-t, t]`; one `next_u64` word.
     ///
     /// # Timing
     /// Constant time: a full scan of the table with branch-free comparisons.
     pub fn sample(&self, rng: &mut (impl RngCore + CryptoRng)) -> i64 {
-        let mut u = (rng.next_u64(), rng.next_u64());
-        let mut count = 0u64;
-        for &entry in &self.table {
-            // count <= 2t <= 2048: no overflow; wrapping keeps overflow-check branches out.
-            count = count.wrapping_add(ge_u128(u, entry));
-        }
-        u.0.zeroize();
-        u.1.zeroize();
-        debug_assert!(count <= 2 * u64::from(self.tail));
-        count.cast_signed().wrapping_sub(i64::from(self.tail))
+        let mut w = rng.next_u64();
+        let x = cdt_sample(&self.cdt, u64::from(self.tail), w);
+        w.zeroize();
+        x
     }
 
-    /// `n` independent samples (the coefficients of an error polynomial).
+    /// `n` independent samples (the coefficients of an error polynomial): the words are those
+    /// of `n` calls to [`sample`](Self::sample), fetched 256 at a time.
     ///
     /// # Errors
     /// [`Error::InvalidDegree`] if `n` is not a power of two in `[MIN_DEGREE, MAX_DEGREE]`.
     ///
     /// # Timing
-    /// As [`sample`](Self::sample).
+    /// As [`sample`](Self::sample), eight samples at a time.
     pub fn sample_poly(
         &self,
         rng: &mut (impl RngCore + CryptoRng),
@@ -567,9 +683,13 @@ impl DiscreteGaussian {
     ) -> Result<Zeroizing<Vec<i64>>> {
         check_degree(n)?;
         let mut out = Zeroizing::new(vec![0i64; n]);
-        for x in out.iter_mut() {
-            *x = self.sample(rng);
+        let mut words = [0u64; BATCH_WORDS];
+        for block in out.chunks_mut(BATCH_WORDS) {
+            let w = &mut words[..block.len()];
+            fill_words(rng, w);
+            cdt_batch(&self.cdt, u64::from(self.tail), w, block);
         }
+        words.zeroize();
         Ok(out)
     }
 
@@ -582,14 +702,17 @@ impl DiscreteGaussian {
     /// repeats a prime.
     ///
     /// # Timing
-    /// As [`sample`](Self::sample); residues by the branch-free [`Modulus::reduce_i64`].
+    /// As [`sample`](Self::sample); residues by the branch-free `e + (q & (e >> 63))` (or
+    /// [`Modulus::reduce_i64`] for a prime not above the tail cut).
     pub fn sample_rns(
         &self,
         rng: &mut (impl RngCore + CryptoRng),
         moduli: &[Modulus],
         n: usize,
     ) -> Result<Zeroizing<Vec<u64>>> {
-        signed_to_rns(moduli, n, || self.sample(rng))
+        check_rns(moduli, n)?;
+        let signed = self.sample_poly(rng, n)?;
+        signed_to_rns(moduli, &signed, u64::from(self.tail))
     }
 }
 
@@ -620,7 +743,6 @@ pub fn gaussian_rns(
 ) -> Result<Zeroizing<Vec<u64>>> {
     DiscreteGaussian::standard().sample_rns(rng, moduli, n)
 }
-
 // ---------------------------------------------------------------------------------------------
 // Smudging
 // ---------------------------------------------------------------------------------------------
@@ -818,17 +940,24 @@ mod dd {
         power.mul(exp_neg_taylor(frac))
     }
 
-    /// `c · 2^128` truncated to an integer, for `c` in `[0, 1)`.
-    pub(super) fn to_u128_scaled(c: Dd) -> u128 {
-        const TWO_128: f64 = 340_282_366_920_938_463_463_374_607_431_768_211_456.0;
-        // hi · 2^128 < 2^128 is an integer once hi >= 2^-76 (53-bit mantissa); below that the
-        // lost fraction is under one unit. lo is at most half an ulp of hi, so |lo · 2^128|
-        // stays far below 2^127. Float-to-integer `as` casts truncate toward zero and saturate.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let hi = (c.hi * TWO_128) as u128;
+    /// `2^63` as an integer (the scale of the Gaussian table).
+    pub(super) const TWO_63: u64 = 1 << 63;
+
+    /// `round(c · 2^63)` (to nearest) for `c` in `[0, 1]`, clamped to `[0, 2^63]`.
+    pub(super) fn round_scaled_63(c: Dd) -> u64 {
+        #[allow(clippy::cast_precision_loss)] // 2^63 is exact in f64
+        let scale = TWO_63 as f64;
+        // Scaling by a power of two is exact. s.hi is an integer once it is >= 2^52; below,
+        // s.hi - floor(s.hi) is exact (the fraction bits of s.hi), and |s.lo| <= ulp(s.hi)/2.
+        let s = c.scale(scale);
+        let int = s.hi.clamp(0.0, scale).floor();
+        let frac = (s.hi - int) + s.lo;
+        // int in [0, 2^63] and frac.round() in {-1, 0, 1, 2}: both exact as i128.
         #[allow(clippy::cast_possible_truncation)]
-        let lo = (c.lo * TWO_128) as i128;
-        hi.wrapping_add_signed(lo)
+        let v = int as i128 + frac.round() as i128;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let r = v.clamp(0, i128::from(TWO_63)) as u64;
+        r
     }
 }
 
@@ -1133,6 +1262,82 @@ mod tests {
     }
 
     #[test]
+    fn ternary_batches_consume_exactly_the_documented_words() {
+        // Several batch rounds (n up to 2^17), a misaligned stream, and the word after.
+        for n in [2, 32, 1024, 1 << 14, MAX_DEGREE] {
+            let mut r = rng(60 + n as u64);
+            r.next_u32();
+            let s = ternary(&mut r, n).unwrap();
+            let after = r.next_u64();
+            let mut r2 = rng(60 + n as u64);
+            r2.next_u32();
+            let mut want = Vec::new();
+            while want.len() < n {
+                let w = r2.next_u64();
+                for c in 0..32 {
+                    let chunk = (w >> (2 * c)) & 3;
+                    if chunk != 3 && want.len() < n {
+                        want.push(chunk as i64 - 1);
+                    }
+                }
+            }
+            assert_eq!(&s[..], &want[..], "n = {n}");
+            assert_eq!(after, r2.next_u64(), "n = {n}: words consumed");
+        }
+    }
+
+    #[test]
+    fn split_ternary_word_compacts() {
+        let mut scratch = [0i64; 32];
+        assert_eq!(split_ternary_word(u64::MAX, &mut scratch), 0);
+        assert_eq!(split_ternary_word(0, &mut scratch), 32);
+        assert_eq!(scratch, [-1; 32]);
+        // Chunks 2, 3, 1, 0, 3, … (least significant first), then all 3.
+        let w = u64::MAX << 10 | 0b00_01_11_10 | (0b11 << 8);
+        assert_eq!(split_ternary_word(w, &mut scratch), 3);
+        assert_eq!(&scratch[..3], &[1, 0, -1]);
+    }
+
+    #[test]
+    fn uniform_poly_misaligned_stream() {
+        // Batches through fill_bytes read the words one uniform_mod call per attempt reads.
+        let qs = moduli(&[65537, (1 << 50) - 27, 17]);
+        for n in [2, 256, 4096] {
+            let mut r = rng(70);
+            r.next_u32();
+            let got = uniform_poly(&mut r, &qs, n).unwrap();
+            let after = r.next_u64();
+            let mut r2 = rng(70);
+            r2.next_u32();
+            let want: Vec<u64> = qs
+                .iter()
+                .flat_map(|q| (0..n).map(|_| uniform_mod(&mut r2, q)).collect::<Vec<_>>())
+                .collect();
+            assert_eq!(got, want);
+            assert_eq!(after, r2.next_u64());
+        }
+    }
+
+    #[test]
+    fn small_primes_take_the_reduction_path() {
+        // 2, 3 and 17 do not exceed the Gaussian tail 19 (reduce_i64 limbs), 97 and the 50-bit
+        // prime do (lift_small limbs); for ternary values every prime takes lift_small.
+        let qs = moduli(&[17, 2, 3, 97, (1 << 50) - 27]);
+        let n = 4096;
+        let g = gaussian_rns(&mut rng(80), &qs, n).unwrap();
+        let gs = gaussian(&mut rng(80), n).unwrap();
+        let t = ternary_rns(&mut rng(81), &qs, n).unwrap();
+        let ts = ternary(&mut rng(81), n).unwrap();
+        for (i, q) in qs.iter().enumerate() {
+            for j in 0..n {
+                let m = i128::from(q.value());
+                assert_eq!(g[i * n + j], i128::from(gs[j]).rem_euclid(m) as u64);
+                assert_eq!(t[i * n + j], i128::from(ts[j]).rem_euclid(m) as u64);
+            }
+        }
+    }
+
+    #[test]
     fn rns_forms_match_signed_forms() {
         let qs = moduli(&ntt_primes(50, 1024, 3).unwrap());
         let n = 1024;
@@ -1163,7 +1368,7 @@ mod tests {
         w.iter().map(|x| x / total).collect()
     }
 
-    /// `floor(2^128 · Pr[X <= -t + j])` for `j = 0..2t`, from weights computed with 768-bit
+    /// `round(2^63 · Pr[|X| <= j])` for `j = 0..t`, from weights computed with 768-bit
     /// fixed-point integers: `exp(-x)` by its Taylor series with `x = k²/(2σ²)` an exact
     /// rational (σ is the dyadic value of the f64).
     fn reference_cdt(sigma: f64, tail: u32) -> Vec<BigUint> {
@@ -1194,21 +1399,25 @@ mod tests {
         };
         let w: Vec<BigInt> = (0..=tail).map(weight).collect();
         let total: BigInt = &w[0] + BigInt::from(2u8) * w[1..].iter().sum::<BigInt>();
-        let t = tail as usize;
-        let mut out = Vec::with_capacity(2 * t);
-        let mut partial = BigInt::zero();
-        for j in 0..2 * t {
-            // value -t + j has |value| = |t - j|
-            partial += &w[(t as i64 - j as i64).unsigned_abs() as usize];
-            out.push(((&partial << 128usize) / &total).to_biguint().unwrap());
+        // T_j = round(2^63 · (w_0 + 2(w_1 + … + w_j)) / W) = floor((2^64 · partial + W) / 2W).
+        let mut out = Vec::with_capacity(tail as usize);
+        let mut partial = w[0].clone();
+        for (j, wj) in w[..tail as usize].iter().enumerate() {
+            if j > 0 {
+                partial += BigInt::from(2u8) * wj;
+            }
+            let num = (&partial << 64usize) + &total;
+            let den = BigInt::from(2u8) * &total;
+            out.push((num / den).to_biguint().unwrap());
         }
         out
     }
 
     #[test]
     fn gaussian_table_matches_bigint_reference() {
-        let tolerance = BigInt::one() << 28; // 2^-100 of probability: the documented bound
-        let mut worst = 0f64;
+        // Every entry within one unit of the correctly rounded 2^63 · Pr[|X| <= j]: the bound the
+        // documented statistical distance t·2^-63 rests on.
+        let mut off_by_one = 0;
         for (sigma, tail) in [
             (DEFAULT_SIGMA, DEFAULT_TAIL),
             (0.5, 3),
@@ -1221,45 +1430,89 @@ mod tests {
         ] {
             let g = DiscreteGaussian::with_tail(sigma, tail).unwrap();
             let want = reference_cdt(sigma, tail);
-            assert_eq!(g.table.len(), want.len());
-            for (j, (&(lo, hi), w)) in g.table.iter().zip(&want).enumerate() {
-                let got = BigInt::from((u128::from(hi) << 64) | u128::from(lo));
-                let diff = (&got - BigInt::from(w.clone())).abs();
-                worst = worst.max(diff.to_f64().unwrap());
-                assert!(diff <= tolerance, "σ={sigma} t={tail} j={j}: off by {diff}");
+            assert_eq!(g.cdt.len(), want.len());
+            for (j, (&got, w)) in g.cdt.iter().zip(&want).enumerate() {
+                let diff = (BigInt::from(got) - BigInt::from(w.clone())).abs();
+                assert!(
+                    diff <= BigInt::one(),
+                    "σ={sigma} t={tail} j={j}: off by {diff}"
+                );
+                off_by_one += usize::from(!diff.is_zero());
+                assert!(got <= 1 << 63);
             }
-            // Monotone and symmetric.
-            for j in 1..g.table.len() {
-                assert!(ge_u128(g.table[j], g.table[j - 1]) == 1);
-            }
+            // Monotone.
+            assert!(g.cdt.windows(2).all(|p| p[0] <= p[1]));
         }
-        eprintln!("largest table error: 2^{:.1} units of 2^-128", worst.log2());
+        eprintln!("table entries off by one unit from the exact rounding: {off_by_one}");
+    }
+
+    /// The documented procedure, one `next_u64` word a sample, written with `u128`/`i64`
+    /// comparisons instead of borrow bits.
+    fn reference_gaussian(g: &DiscreteGaussian, r: &mut impl RngCore, n: usize) -> Vec<i64> {
+        (0..n)
+            .map(|_| {
+                let w = r.next_u64();
+                let u = w >> 1;
+                let a = g.cdt.iter().filter(|&&t| u >= t).count() as i64;
+                if w & 1 == 1 {
+                    -a
+                } else {
+                    a
+                }
+            })
+            .collect()
     }
 
     #[test]
-    fn ge_u128_matches_comparison() {
-        let mut r = rng(9);
-        let edge = [
-            0u128,
-            1,
-            u64::MAX as u128,
-            1 << 64,
-            (1 << 64) + 1,
-            u128::MAX - 1,
-            u128::MAX,
-        ];
-        let mut values: Vec<u128> = edge.to_vec();
-        for _ in 0..200 {
-            let x = (u128::from(r.next_u64()) << 64) | u128::from(r.next_u64());
-            values.push(x);
-            values.push(x ^ 1);
-            values.push(x & (u128::MAX << 64));
-        }
-        for &a in &values {
-            for &b in &values {
-                assert_eq!(ge_u128(split_u128(a), split_u128(b)), u64::from(a >= b));
+    fn gaussian_consumes_one_word_per_sample() {
+        for g in [
+            DiscreteGaussian::standard().clone(),
+            DiscreteGaussian::new(0.5).unwrap(),
+            DiscreteGaussian::new(40.0).unwrap(),
+        ] {
+            for n in [2, 4, 16, 256, 1024, 4096] {
+                let mut r = rng(30 + n as u64);
+                // Misalign the stream (an odd 32-bit word offset) before and after.
+                r.next_u32();
+                let got = g.sample_poly(&mut r, n).unwrap();
+                let after = r.next_u64();
+                let mut r2 = rng(30 + n as u64);
+                r2.next_u32();
+                let want = reference_gaussian(&g, &mut r2, n);
+                assert_eq!(&got[..], &want[..], "σ={} n={n}", g.sigma());
+                assert_eq!(after, r2.next_u64(), "words consumed");
+                // The single-sample path agrees.
+                let mut r3 = rng(30 + n as u64);
+                r3.next_u32();
+                let single: Vec<i64> = (0..n).map(|_| g.sample(&mut r3)).collect();
+                assert_eq!(single, want);
             }
         }
+    }
+
+    #[test]
+    fn cdt_sample_edges() {
+        // u at and around every entry, with both signs: a = #{j : u >= T_j}.
+        let g = DiscreteGaussian::standard();
+        let tail = u64::from(g.tail());
+        for (j, &t) in g.cdt.iter().enumerate() {
+            for u in [t.saturating_sub(1), t, (t + 1).min((1 << 63) - 1)] {
+                let a = g.cdt.iter().filter(|&&x| u >= x).count() as i64;
+                for s in [0u64, 1] {
+                    let w = (u << 1) | s;
+                    let want = if s == 1 { -a } else { a };
+                    assert_eq!(cdt_sample(&g.cdt, tail, w), want, "entry {j}, u {u}");
+                    let mut out = [0i64; 9];
+                    cdt_batch(&g.cdt, tail, &[w; 9], &mut out);
+                    assert_eq!(out, [want; 9]);
+                }
+            }
+        }
+        // Extremes: u = 0 gives 0 (both signs), u = 2^63 - 1 gives ±t.
+        assert_eq!(cdt_sample(&g.cdt, tail, 0), 0);
+        assert_eq!(cdt_sample(&g.cdt, tail, 1), 0);
+        assert_eq!(cdt_sample(&g.cdt, tail, u64::MAX - 1), 19);
+        assert_eq!(cdt_sample(&g.cdt, tail, u64::MAX), -19);
     }
 
     #[test]
@@ -1268,7 +1521,7 @@ mod tests {
         let g = DiscreteGaussian::new(DEFAULT_SIGMA).unwrap();
         assert_eq!(g.tail(), 19);
         assert_eq!(g.sigma(), 3.2);
-        assert_eq!(g.table, DiscreteGaussian::standard().table);
+        assert_eq!(g.cdt, DiscreteGaussian::standard().cdt);
         assert_eq!(
             format!("{g:?}"),
             "DiscreteGaussian { sigma: 3.2, tail: 19, .. }"

@@ -7,6 +7,7 @@ use crate::math::sampling::{expand_seed, gaussian_rns, lift_signed, ternary, Dom
 use core::fmt;
 use rand_core::{CryptoRng, RngCore};
 use std::sync::Arc;
+use subtle::{Choice, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// Domain tag of a public key's seeded `a` (`math::sampling::Domain`, index 0).
@@ -44,7 +45,9 @@ pub(crate) fn gaussian_ntt(
 
 /// The secret key `s`: a ternary polynomial, kept in NTT form modulo `Q` and `P`.
 ///
-/// Zeroized on drop; `Debug` prints nothing of it; no `Clone`.
+/// Zeroized on drop (the signed coefficients and both NTT forms); `Debug` prints nothing of it;
+/// no `Clone` and no `PartialEq`: compare two keys with [`ConstantTimeEq`], which does not
+/// stop at the first differing coefficient.
 pub struct SecretKey {
     params: Arc<RlweParams>,
     coeffs: Zeroizing<Vec<i64>>,
@@ -60,11 +63,22 @@ impl fmt::Debug for SecretKey {
 
 impl Drop for SecretKey {
     fn drop(&mut self) {
-        self.s_q.zeroize();
-        self.s_p.zeroize();
+        self.wipe();
     }
 }
 impl ZeroizeOnDrop for SecretKey {}
+
+impl ConstantTimeEq for SecretKey {
+    /// Equal iff both keys have equal parameters and equal coefficients. The parameters are
+    /// public and compared in variable time; the coefficients with [`subtle`], in time that
+    /// depends only on `N`.
+    fn ct_eq(&self, other: &Self) -> Choice {
+        if *self.params != *other.params {
+            return Choice::from(0);
+        }
+        self.coeffs.as_slice().ct_eq(other.coeffs.as_slice())
+    }
+}
 
 impl SecretKey {
     /// Samples a ternary secret key.
@@ -106,6 +120,13 @@ impl SecretKey {
     /// The parameters.
     pub fn params(&self) -> &Arc<RlweParams> {
         &self.params
+    }
+
+    /// Overwrites every copy of the secret this key holds with zeros (what `Drop` does).
+    fn wipe(&mut self) {
+        self.coeffs.zeroize();
+        self.s_q.zeroize();
+        self.s_p.zeroize();
     }
 
     pub(crate) fn s_q(&self) -> &Poly<Ntt> {
@@ -294,5 +315,66 @@ impl GaloisKey {
     /// The underlying key switching key.
     pub fn key(&self) -> &KeySwitchingKey {
         &self.key
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod secret_key_tests {
+    use super::*;
+    use crate::math::primes::ntt_primes;
+    use crate::params::SecurityLevel;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    fn params() -> Arc<RlweParams> {
+        let primes = ntt_primes(40, 64, 3).unwrap();
+        RlweParams::new(
+            64,
+            &primes[..2],
+            &primes[2..],
+            1,
+            SecurityLevel::InsecureForTesting,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn wipe_clears_every_copy_of_the_secret() {
+        let p = params();
+        let mut sk = SecretKey::generate(&p, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
+        assert!(sk.coeffs.iter().any(|&c| c != 0));
+        assert!(sk.s_q.residues().iter().any(|&c| c != 0));
+        assert!(sk.s_p.residues().iter().any(|&c| c != 0));
+        sk.wipe();
+        // `Vec::zeroize` overwrites the whole capacity with volatile writes, then clears the
+        // vector: what safe code can observe is that nothing of the secret is left readable.
+        assert!(sk.coeffs.is_empty());
+        assert!(sk.s_q.residues().is_empty());
+        assert!(sk.s_p.residues().is_empty());
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        let p = params();
+        let a = SecretKey::generate(&p, &mut ChaCha20Rng::seed_from_u64(2)).unwrap();
+        let same = SecretKey::from_coefficients(&p, a.coefficients()).unwrap();
+        assert!(bool::from(a.ct_eq(&same)));
+        let mut coeffs = a.coefficients().to_vec();
+        coeffs[63] = if coeffs[63] == 1 { 0 } else { 1 };
+        let other = SecretKey::from_coefficients(&p, &coeffs).unwrap();
+        assert!(!bool::from(a.ct_eq(&other)));
+        // Same coefficients under other parameters: not equal.
+        let primes = ntt_primes(41, 64, 3).unwrap();
+        let q = RlweParams::new(
+            64,
+            &primes[..2],
+            &primes[2..],
+            1,
+            SecurityLevel::InsecureForTesting,
+        )
+        .unwrap();
+        let moved = SecretKey::from_coefficients(&q, a.coefficients()).unwrap();
+        assert!(!bool::from(a.ct_eq(&moved)));
     }
 }
