@@ -209,6 +209,7 @@ impl Parameters {
         // reduced once. Each term is below q^2 < 2^124 (primes below 2^62), so 8 terms stay
         // below 2^127; longer sums are reduced every 8 digits.
         let inner = |limbs: usize,
+                     plans: &[crate::math::ntt::NttPlan],
                      moduli: &[Modulus],
                      part: &dyn Fn(&PolyQP) -> &Poly<Ntt>,
                      key_part: &KeyPart|
@@ -223,6 +224,23 @@ impl Parameters {
             for (j, m) in moduli.iter().enumerate().take(limbs) {
                 let r = j * n..(j + 1) * n;
                 let (o0, o1) = (&mut out0[r.clone()], &mut out1[r.clone()]);
+                if let Some(lanes) = plans[j].lanes() {
+                    // IFMA: a lazy two-word dot product over the digits (`math::ntt::lanes`).
+                    let xs: Vec<&[u64]> = digits
+                        .iter()
+                        .map(|&d| &part(&dig.digits[d]).residues()[r.clone()])
+                        .collect();
+                    let bs: Vec<&[u64]> = digits
+                        .iter()
+                        .map(|&d| &key_part(&key.digits[d], false).residues()[r.clone()])
+                        .collect();
+                    let as_: Vec<&[u64]> = digits
+                        .iter()
+                        .map(|&d| &key_part(&key.digits[d], true).residues()[r.clone()])
+                        .collect();
+                    lanes.dot2(o0, o1, &xs, &bs, &as_);
+                    continue;
+                }
                 for chunk in digits.chunks(8) {
                     acc0.fill(0);
                     acc1.fill(0);
@@ -248,12 +266,14 @@ impl Parameters {
         };
         let (q0, q1) = inner(
             level,
+            rl.ctx_q().plans(),
             self.moduli(),
             &|d: &PolyQP| &d.q,
             &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.q } else { &k.0.q },
         );
         let (p0, p1) = inner(
             k_p,
+            rl.ctx_p().plans(),
             rl.ctx_p().moduli(),
             &|d: &PolyQP| &d.p,
             &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.p } else { &k.0.p },

@@ -331,6 +331,17 @@ impl<R: Representation> Poly<R> {
         Ok(())
     }
 
+    /// Limbs with their prime and NTT plan (whose IFMA kernels, when present, serve the
+    /// element-wise products).
+    fn limbs_plans_mut(&mut self) -> impl Iterator<Item = (&mut [u64], &Modulus, &NttPlan)> {
+        let n = self.ctx.n;
+        let ctx = &*self.ctx;
+        self.data
+            .chunks_exact_mut(n)
+            .zip(ctx.moduli.iter().zip(ctx.plans.iter()))
+            .map(|(a, (q, p))| (a, q, p))
+    }
+
     fn limbs_mut(&mut self) -> impl Iterator<Item = (&mut [u64], &Modulus)> {
         let n = self.ctx.n;
         self.data.chunks_exact_mut(n).zip(self.ctx.moduli.iter())
@@ -525,8 +536,11 @@ impl Poly<Ntt> {
     pub fn mul_assign(&mut self, other: &Self) -> Result<()> {
         self.check(other)?;
         let n = self.ctx.n;
-        for ((a, q), b) in self.limbs_mut().zip(other.data.chunks_exact(n)) {
-            arith::mul_assign(a, b, q);
+        for ((a, q, plan), b) in self.limbs_plans_mut().zip(other.data.chunks_exact(n)) {
+            match plan.lanes() {
+                Some(l) => l.mul_assign(a, b),
+                None => arith::mul_assign(a, b, q),
+            }
         }
         Ok(())
     }
@@ -549,12 +563,15 @@ impl Poly<Ntt> {
         self.check(a)?;
         self.check(b)?;
         let n = self.ctx.n;
-        for (((acc, q), x), y) in self
-            .limbs_mut()
+        for (((acc, q, plan), x), y) in self
+            .limbs_plans_mut()
             .zip(a.data.chunks_exact(n))
             .zip(b.data.chunks_exact(n))
         {
-            arith::mul_add_assign(acc, x, y, q);
+            match plan.lanes() {
+                Some(l) => l.mul_add_assign(acc, x, y),
+                None => arith::mul_add_assign(acc, x, y, q),
+            }
         }
         Ok(())
     }
@@ -577,12 +594,15 @@ impl Poly<Ntt> {
             }
         }
         let n = self.ctx.n;
-        for (((acc, q), x), y) in self
-            .limbs_mut()
+        for (((acc, q, plan), x), y) in self
+            .limbs_plans_mut()
             .zip(a.data.chunks_exact(n))
             .zip(b.data.chunks_exact(n))
         {
-            arith::mul_add_assign(acc, x, y, q);
+            match plan.lanes() {
+                Some(l) => l.mul_add_assign(acc, x, y),
+                None => arith::mul_add_assign(acc, x, y, q),
+            }
         }
         Ok(())
     }
