@@ -496,6 +496,30 @@ impl Poly<Coeff> {
         Ok(p)
     }
 
+    /// Lifts small signed coefficients (`|c| < q_i` for every prime used, e.g. errors and
+    /// ternary values) into the first `limbs` primes of `ctx`, branch-free (the same residues as
+    /// [`Poly::from_signed`], vectorised).
+    pub(crate) fn from_small(ctx: &Arc<Context>, limbs: usize, coeffs: &[i64]) -> Self {
+        let n = ctx.n;
+        debug_assert!(coeffs.len() == n && limbs >= 1 && limbs <= ctx.len());
+        let mut data = vec![0u64; limbs * n];
+        for (limb, q) in data.chunks_exact_mut(n).zip(&ctx.moduli) {
+            arith::lift_small(limb, coeffs, q.value());
+        }
+        Self::from_raw(ctx, limbs, data)
+    }
+
+    /// `self += c` for small signed coefficients `c` (`|c| < q_i`), branch-free.
+    pub(crate) fn add_small_assign(&mut self, coeffs: &[i64]) {
+        debug_assert_eq!(coeffs.len(), self.ctx.n);
+        let mut tmp = vec![0u64; self.ctx.n];
+        for (a, q) in self.limbs_mut() {
+            arith::lift_small(&mut tmp, coeffs, q.value());
+            arith::add_assign(a, &tmp, q.value());
+        }
+        zeroize::Zeroize::zeroize(&mut tmp);
+    }
+
     /// Forward NTT of every limb.
     pub fn into_ntt(self) -> Poly<Ntt> {
         self.transform(NttPlan::forward)
@@ -509,14 +533,17 @@ impl Poly<Coeff> {
         let k = self.galois_exponent(k)?;
         let n = self.ctx.n;
         let mut out = self.clone();
+        let mask = 2 * n - 1;
         for ((dst, q), src) in out.limbs_mut().zip(self.data.chunks_exact(n)) {
-            for (i, &c) in src.iter().enumerate() {
-                let j = (i * k) % (2 * n);
+            // j = i·k mod 2N, stepped by k (no division per coefficient).
+            let mut j = 0usize;
+            for &c in src {
                 if j < n {
                     dst[j] = c;
                 } else {
                     dst[j - n] = q.neg(c);
                 }
+                j = (j + k) & mask;
             }
         }
         Ok(out)

@@ -204,7 +204,8 @@ impl KeySwitchingKey {
                 .chain(params.ctx_p().moduli())
                 .copied()
                 .collect();
-            let e = gaussian_rns(rng, &all, n)?;
+            let e =
+                crate::math::arith::lift_small_rns(&crate::math::sampling::gaussian(rng, n)?, &all);
             let split = params.max_level() * n;
             let mut b = PolyQP {
                 q: Poly::from_raw(params.ctx_q(), params.max_level(), e[..split].to_vec())
