@@ -410,9 +410,12 @@ impl<R: Representation> Poly<R> {
     /// Multiplies by an integer scalar `c` (reduced modulo each prime). Valid in both
     /// representations because the transforms are linear.
     pub fn mul_scalar_assign(&mut self, c: u64) {
-        for (a, q) in self.limbs_mut() {
+        for (a, q, plan) in self.limbs_plans_mut() {
             let w = q.reduce(c);
-            arith::mul_scalar_assign(a, w, q.shoup(w), q.value());
+            match plan.lanes() {
+                Some(l) => l.mul_const_assign(a, w, l.companion(w)),
+                None => arith::mul_scalar_assign(a, w, q.shoup(w), q.value()),
+            }
         }
     }
 
@@ -433,8 +436,11 @@ impl<R: Representation> Poly<R> {
                 what: "RNS scalar residue not below its prime",
             });
         }
-        for ((a, q), &w) in self.limbs_mut().zip(c) {
-            arith::mul_scalar_assign(a, w, q.shoup(w), q.value());
+        for ((a, q, plan), &w) in self.limbs_plans_mut().zip(c) {
+            match plan.lanes() {
+                Some(l) => l.mul_const_assign(a, w, l.companion(w)),
+                None => arith::mul_scalar_assign(a, w, q.shoup(w), q.value()),
+            }
         }
         Ok(())
     }
@@ -567,6 +573,47 @@ impl Poly<Ntt> {
             match plan.lanes() {
                 Some(l) => l.mul_assign(a, b),
                 None => arith::mul_assign(a, b, q),
+            }
+        }
+        Ok(())
+    }
+
+    /// The tensor of `(a0, a1)` and `(b0, b1)` in place, in one pass over the slots:
+    /// `a0 <- a0·b0`, `b0 <- a0·b1 + a1·b0`, `a1 <- a1·b1`.
+    ///
+    /// # Errors
+    /// As [`Poly::add_assign`], for any pair of operands.
+    pub(crate) fn tensor_assign(
+        a0: &mut Self,
+        a1: &mut Self,
+        b0: &mut Self,
+        b1: &Self,
+    ) -> Result<()> {
+        a0.check(a1)?;
+        a0.check(b0)?;
+        a0.check(b1)?;
+        let n = a0.ctx.n;
+        let ctx = Arc::clone(&a0.ctx);
+        for ((((x0, x1), y0), y1), (q, plan)) in a0
+            .data
+            .chunks_exact_mut(n)
+            .zip(a1.data.chunks_exact_mut(n))
+            .zip(b0.data.chunks_exact_mut(n))
+            .zip(b1.data.chunks_exact(n))
+            .zip(ctx.moduli.iter().zip(&ctx.plans))
+        {
+            match plan.lanes() {
+                Some(l) => l.tensor_assign(x0, x1, y0, y1),
+                None => {
+                    for (((u0, u1), v0), &v1) in
+                        x0.iter_mut().zip(x1.iter_mut()).zip(y0.iter_mut()).zip(y1)
+                    {
+                        let d1 = q.add(q.mul(*u0, v1), q.mul(*u1, *v0));
+                        *u0 = q.mul(*u0, *v0);
+                        *u1 = q.mul(*u1, v1);
+                        *v0 = d1;
+                    }
+                }
             }
         }
         Ok(())

@@ -722,6 +722,9 @@ pub struct BaseConverter {
     /// Per target prime: the IFMA dot-product kernel, when every source prime and this target
     /// are below `2^50` and the IFMA backend is chosen for the target (`math::ntt::lanes_for`).
     lanes: Vec<Option<Lanes>>,
+    /// Per source prime: its IFMA kernels (when every source prime is below `2^50`) and the
+    /// 52-bit companion of `(Q/q_i)^{-1}`, for the first step `y_i = [x_i (Q/q_i)^{-1}]_{q_i}`.
+    from_lanes: Vec<Option<(Lanes, u64)>>,
 }
 
 impl BaseConverter {
@@ -771,6 +774,15 @@ impl BaseConverter {
             });
         }
         let small_from = from.moduli.iter().all(|q| q.bits() <= 50);
+        let from_lanes = from
+            .moduli
+            .iter()
+            .zip(&from.qhat_inv)
+            .map(|(q, &w)| {
+                let l = if small_from { lanes_for(q) } else { None }?;
+                Some((l, l.companion(w)))
+            })
+            .collect();
         let lanes = to
             .moduli
             .iter()
@@ -784,6 +796,7 @@ impl BaseConverter {
             inv_q,
             exact_error,
             lanes,
+            from_lanes,
         })
     }
 
@@ -854,13 +867,17 @@ impl BaseConverter {
             for (i, q) in self.from.moduli.iter().enumerate() {
                 let limb = &input[i * n + c0..i * n + c0 + len];
                 debug_assert!(limb.iter().all(|&x| x < q.value()));
-                mul_shoup_block(
-                    &mut y[i * BLOCK..i * BLOCK + len],
-                    limb,
-                    self.from.qhat_inv[i],
-                    self.from.qhat_inv_shoup[i],
-                    q.value(),
-                );
+                let yi = &mut y[i * BLOCK..i * BLOCK + len];
+                match &self.from_lanes[i] {
+                    Some((l, ws)) => l.mul_const(yi, limb, self.from.qhat_inv[i], *ws),
+                    None => mul_shoup_block(
+                        yi,
+                        limb,
+                        self.from.qhat_inv[i],
+                        self.from.qhat_inv_shoup[i],
+                        q.value(),
+                    ),
+                }
             }
             if exact {
                 let (ys, v) = y.split_at_mut(k * BLOCK);

@@ -185,6 +185,91 @@ impl Lanes {
         }
     }
 
+    /// The 52-bit Shoup companion `floor(w·2^52/q)` of a constant `w < q` (for
+    /// [`mul_const`](Self::mul_const)).
+    pub(crate) fn companion(&self, w: u64) -> u64 {
+        debug_assert!(w < self.q);
+        shoup52(w, self.q)
+    }
+
+    /// `out[i] = x[i]·w mod q`, canonical, for any `x[i] < 2^52`, `w < q` and
+    /// `w_shoup = self.companion(w)` (a 52-bit Shoup product, `ifma.rs`, then one conditional
+    /// subtraction). `out` and `x` have the same length.
+    pub(crate) fn mul_const(&self, out: &mut [u64], x: &[u64], w: u64, w_shoup: u64) {
+        debug_assert_eq!(out.len(), x.len());
+        // SAFETY: as in `mul_assign`.
+        unsafe { self.mul_const_impl(out, Some(x), w, w_shoup) }
+    }
+
+    /// In-place [`mul_const`](Self::mul_const): `a[i] = a[i]·w mod q`.
+    pub(crate) fn mul_const_assign(&self, a: &mut [u64], w: u64, w_shoup: u64) {
+        // SAFETY: as in `mul_assign`.
+        unsafe { self.mul_const_impl(a, None, w, w_shoup) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn mul_const_impl(&self, out: &mut [u64], x: Option<&[u64]>, w: u64, w_shoup: u64) {
+        let c = Consts::new(self);
+        let (wv, wsv) = (splat(w), splat(w_shoup));
+        let len = x.map_or(out.len(), |x| x.len().min(out.len()));
+        let full = len / 8 * 8;
+        for i in (0..full).step_by(8) {
+            let y = load(x.map_or(&out[i..], |x| &x[i..]));
+            let qe = _mm512_madd52hi_epu64(c.zero, y, wsv);
+            let r = _mm512_madd52lo_epu64(c.zero, y, wv);
+            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, c.neg_q), c.mask);
+            store(&mut out[i..], csub(r, c.q));
+        }
+        for i in full..len {
+            let y = x.map_or(out[i], |x| x[i]);
+            debug_assert!(y < 1 << 52);
+            out[i] = rem(u128::from(y) * u128::from(w), self.q);
+        }
+    }
+
+    /// The tensor of two degree-1 ciphertexts in one pass, in place: `a0 <- a0·b0`,
+    /// `b0 <- a0·b1 + a1·b0`, `a1 <- a1·b1` (canonical inputs and outputs, equal lengths).
+    pub(crate) fn tensor_assign(&self, a0: &mut [u64], a1: &mut [u64], b0: &mut [u64], b1: &[u64]) {
+        // SAFETY: as in `mul_assign`.
+        unsafe { self.tensor_impl(a0, a1, b0, b1) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn tensor_impl(&self, a0: &mut [u64], a1: &mut [u64], b0: &mut [u64], b1: &[u64]) {
+        let c = Consts::new(self);
+        let len = a0.len().min(a1.len()).min(b0.len()).min(b1.len());
+        let full = len / 8 * 8;
+        for i in (0..full).step_by(8) {
+            let (x0, x1, y0, y1) = (
+                load(&a0[i..]),
+                load(&a1[i..]),
+                load(&b0[i..]),
+                load(&b1[i..]),
+            );
+            let (mut l0, mut h0) = (c.zero, c.zero);
+            mac(&mut l0, &mut h0, x0, y0);
+            let (mut l1, mut h1) = (c.zero, c.zero);
+            mac(&mut l1, &mut h1, x0, y1);
+            mac(&mut l1, &mut h1, x1, y0);
+            let (mut l2, mut h2) = (c.zero, c.zero);
+            mac(&mut l2, &mut h2, x1, y1);
+            store(&mut a0[i..], c.reduce(l0, h0));
+            store(&mut b0[i..], c.reduce(l1, h1));
+            store(&mut a1[i..], c.reduce(l2, h2));
+        }
+        for i in full..len {
+            let (x0, x1, y0, y1) = (
+                u128::from(a0[i]),
+                u128::from(a1[i]),
+                u128::from(b0[i]),
+                u128::from(b1[i]),
+            );
+            a0[i] = rem(x0 * y0, self.q);
+            b0[i] = rem(x0 * y1 + x1 * y0, self.q);
+            a1[i] = rem(x1 * y1, self.q);
+        }
+    }
+
     /// `acc[i] = (acc[i] + a[i]·b[i]) mod q` for canonical inputs.
     pub(crate) fn mul_add_assign(&self, acc: &mut [u64], a: &[u64], b: &[u64]) {
         debug_assert!(acc.len() == a.len() && a.len() == b.len());
@@ -398,6 +483,31 @@ mod tests {
                 l.mul_assign(&mut m, &b);
                 let mut s = z.clone();
                 l.mul_add_assign(&mut s, &a, &b);
+                let w = q - 2;
+                let mut k = vec![0; len];
+                let big: Vec<u64> = a.iter().map(|&x| x | (1 << 51)).collect();
+                l.mul_const(&mut k, &big, w, l.companion(w));
+                let mut k2 = big.clone();
+                l.mul_const_assign(&mut k2, w, l.companion(w));
+                for i in 0..len {
+                    let want = u128::from(big[i]) * u128::from(w) % q128;
+                    assert_eq!(u128::from(k[i]), want);
+                    assert_eq!(u128::from(k2[i]), want);
+                }
+                let (mut t0, mut t1, mut u0) = (a.clone(), z.clone(), b.clone());
+                let u1 = vecs(q, len, 11);
+                l.tensor_assign(&mut t0, &mut t1, &mut u0, &u1);
+                for i in 0..len {
+                    let (x0, x1, y0, y1) = (
+                        u128::from(a[i]),
+                        u128::from(z[i]),
+                        u128::from(b[i]),
+                        u128::from(u1[i]),
+                    );
+                    assert_eq!(u128::from(t0[i]), x0 * y0 % q128);
+                    assert_eq!(u128::from(u0[i]), (x0 * y1 + x1 * y0) % q128);
+                    assert_eq!(u128::from(t1[i]), x1 * y1 % q128);
+                }
                 for i in 0..len {
                     let p = u128::from(a[i]) * u128::from(b[i]);
                     assert_eq!(u128::from(m[i]), p % q128);

@@ -63,6 +63,18 @@ impl Lanes {
     pub(crate) fn dot(&self, _: &mut [u64], _: &[u64], _: usize, _: &[u64], _: u64) {
         match *self {}
     }
+    pub(crate) fn tensor_assign(&self, _: &mut [u64], _: &mut [u64], _: &mut [u64], _: &[u64]) {
+        match *self {}
+    }
+    pub(crate) fn companion(&self, _: u64) -> u64 {
+        match *self {}
+    }
+    pub(crate) fn mul_const(&self, _: &mut [u64], _: &[u64], _: u64, _: u64) {
+        match *self {}
+    }
+    pub(crate) fn mul_const_assign(&self, _: &mut [u64], _: u64, _: u64) {
+        match *self {}
+    }
     pub(crate) fn dot2(
         &self,
         _: &mut [u64],
