@@ -449,10 +449,15 @@ impl Evaluator {
         };
         let scale = a.scale * b.scale;
         self.check_scale_fits(a.level(), scale)?;
-        let d0 = a.parts[0].mul(&b.parts[0])?;
-        let mut d1 = a.parts[0].mul(&b.parts[1])?;
-        d1.mul_add_assign(&a.parts[1], &b.parts[0])?;
-        let d2 = a.parts[1].mul(&b.parts[1])?;
+        // Copies of a0, a1, b0 (pooled buffers), then the tensor in one pass over the slots.
+        let copy = |p: &Poly<Ntt>| {
+            let mut v = super::keyswitch::take_dirty(p.residues().len());
+            v.copy_from_slice(p.residues());
+            Poly::<Ntt>::from_raw(p.context(), p.limbs(), v)
+        };
+        let (mut d0, mut d2, mut d1) = (copy(&a.parts[0]), copy(&a.parts[1]), copy(&b.parts[0]));
+        // d0 <- a0 b0, d1 <- a0 b1 + a1 b0, d2 <- a1 b1.
+        Poly::tensor_assign(&mut d0, &mut d2, &mut d1, &b.parts[1])?;
         let (ea, eb) = (a.estimate, b.estimate);
         Ok(Ciphertext {
             parts: vec![d0, d1, d2],

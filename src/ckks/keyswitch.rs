@@ -43,6 +43,18 @@ pub(crate) fn take(len: usize) -> Vec<u64> {
     v
 }
 
+/// A buffer of `len` words with unspecified contents (recycled public data or zeros), for
+/// callers that overwrite every value: no clearing pass.
+pub(crate) fn take_dirty(len: usize) -> Vec<u64> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, 0);
+    }
+    v
+}
+
 /// Returns a buffer holding only public data (ciphertext-derived values) to the pool.
 pub(crate) fn give(v: Vec<u64>) {
     POOL.with(|p| {
@@ -154,20 +166,20 @@ impl Parameters {
         let rl = self.rlwe();
         let (cq, cp) = (rl.ctx_q(), rl.ctx_p());
         let k_p = cp.len();
-        let mut src = take(level * n);
+        let mut src = take_dirty(level * n);
         src.copy_from_slice(d.residues());
         for (limb, plan) in src.chunks_exact_mut(n).zip(cq.plans()) {
             plan.inverse(limb)?;
         }
         let tables = rl.level_tables(level)?;
         let mut digits = Vec::with_capacity(tables.modup.len());
-        let mut ext = take((level + k_p) * n);
+        let mut ext = take_dirty((level + k_p) * n);
         for (start, end, conv) in &tables.modup {
             let (start, end) = (*start, *end);
             let others = level - (end - start);
             let ext = &mut ext[..(others + k_p) * n];
             conv.convert_approx(&src[start * n..end * n], ext)?;
-            let mut q = take(level * n);
+            let mut q = take_dirty(level * n);
             for i in 0..level {
                 let dst = &mut q[i * n..(i + 1) * n];
                 if (start..end).contains(&i) {
@@ -178,7 +190,7 @@ impl Parameters {
                     cq.plans()[i].forward(dst)?;
                 }
             }
-            let mut p = take(k_p * n);
+            let mut p = take_dirty(k_p * n);
             p.copy_from_slice(&ext[others * n..]);
             for (limb, plan) in p.chunks_exact_mut(n).zip(cp.plans()) {
                 plan.forward(limb)?;
@@ -318,7 +330,7 @@ impl Parameters {
                 }
             }
         }
-        let mut conv = take(level * n);
+        let mut conv = take_dirty(level * n);
         t.conv.convert_exact(&xp, &mut conv)?;
         let moduli = self.moduli();
         let plans = rl.ctx_q().plans();
