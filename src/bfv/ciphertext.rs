@@ -410,6 +410,7 @@ impl Ciphertext {
         let n = self.params.degree();
         let lt = self.params.level(level)?;
         let moduli = self.params.ring().ctx_q().moduli();
+        let plans = self.params.ring().ctx_q().plans();
         let mut buf = vec![0u64; (level + 1) * n];
         for (i, (dst, src)) in buf[n..]
             .chunks_exact_mut(n)
@@ -418,8 +419,12 @@ impl Ciphertext {
         {
             let (w, ws) = lt.t_q[i];
             let q = &moduli[i];
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = q.mul_shoup(s, w, ws);
+            match plans[i].lanes() {
+                Some(l) => l.mul_const(dst, src, w, l.companion(w)),
+                None => {
+                    dst.copy_from_slice(src);
+                    crate::math::arith::mul_scalar_assign(dst, w, ws, q.value());
+                }
             }
         }
         let mut out = vec![0u64; n];

@@ -699,13 +699,17 @@ impl Poly<Ntt> {
                 bit_reverse(src, log_n)
             })
             .collect();
-        let mut out = self.clone();
-        for (dst, src) in out.data.chunks_exact_mut(n).zip(self.data.chunks_exact(n)) {
-            for (d, &p) in dst.iter_mut().zip(&perm) {
-                *d = src[p];
-            }
+        // Gathered straight into the output (no copy of `self` first).
+        let mut data = Vec::with_capacity(self.data.len());
+        for src in self.data.chunks_exact(n) {
+            data.extend(perm.iter().map(|&p| src[p]));
         }
-        Ok(out)
+        Ok(Self {
+            ctx: Arc::clone(&self.ctx),
+            limbs: self.limbs,
+            data,
+            _repr: PhantomData,
+        })
     }
 }
 
