@@ -32,6 +32,19 @@ use std::sync::Arc;
 /// (included in the noise estimate).
 pub const SCALE_TOLERANCE: f64 = 1.0 / 68_719_476_736.0; // 2^-36
 
+/// `t[i] = (x[i] mod q) - h mod q` for `x[i] < 4q`, `h < q` (the rescale's centred last limb
+/// reduced modulo another prime), branch-free, vectorised by `multiversion`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn lift_last(t: &mut [u64], x: &[u64], h: u64, q: u64) {
+    for (o, &v) in t.iter_mut().zip(x) {
+        debug_assert!(v < 4 * q);
+        let r = v.min(v.wrapping_sub(2 * q));
+        let r = r.min(r.wrapping_sub(q));
+        let d = r + q - h;
+        *o = d.min(d.wrapping_sub(q));
+    }
+}
+
 fn scales_match(a: f64, b: f64) -> bool {
     (a / b - 1.0).abs() <= SCALE_TOLERANCE
 }
@@ -152,9 +165,14 @@ impl Evaluator {
         for (j, (limb, q)) in keep.chunks_exact_mut(n).zip(moduli).enumerate() {
             let hj = table.half[j];
             let (w, ws) = table.inv[j];
-            for (t, &x) in tmp.iter_mut().zip(last.iter()) {
-                // r = [x + h]_q - h, reduced mod q_j.
-                *t = q.sub(q.reduce(x), hj);
+            if ql <= 4 * q.value() {
+                // x < q_l <= 4 q_j: two conditional subtractions (vectorised).
+                lift_last(tmp, last, hj, q.value());
+            } else {
+                for (t, &x) in tmp.iter_mut().zip(last.iter()) {
+                    // r = [x + h]_q - h, reduced mod q_j.
+                    *t = q.sub(q.reduce(x), hj);
+                }
             }
             plans[j].forward(tmp)?;
             super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value());
