@@ -13,6 +13,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use zeroize::Zeroize;
 
+/// `x` restricted to `level` primes, borrowed when it already has that many.
+fn key_at_level(x: &Poly<Ntt>, level: usize) -> Result<std::borrow::Cow<'_, Poly<Ntt>>> {
+    Ok(if x.limbs() == level {
+        std::borrow::Cow::Borrowed(x)
+    } else {
+        std::borrow::Cow::Owned(x.prefix(level)?)
+    })
+}
+
 /// The smallest power of two at least `x` (1 for `x <= 1`... and at least `2^-64`).
 fn pow2_ceil(x: f64) -> f64 {
     if x <= 0.0 || !x.is_finite() {
@@ -330,8 +339,9 @@ pub fn encrypt(
     let rl = params.rlwe();
     let cq = rl.ctx_q();
     let mq = &cq.moduli()[..level];
-    let b = pk.b_q.prefix(level)?;
-    let a = pk.a_q.prefix(level)?;
+    // The key at the plaintext's level (borrowed at the top level: no copy).
+    let b = key_at_level(&pk.b_q, level)?;
+    let a = key_at_level(&pk.a_q, level)?;
     let (mut c0, mut c1, var) = if let Some((b_p, a_p)) = &pk.p_part {
         let cp = rl.ctx_p();
         let all: Vec<_> = mq.iter().chain(cp.moduli()).copied().collect();
@@ -342,7 +352,7 @@ pub fn encrypt(
         let mut u_q = Poly::<Coeff>::from_raw(cq, level, u[..level * n].to_vec()).into_ntt();
         let mut u_p = Poly::<Coeff>::from_raw(cp, k, u[level * n..].to_vec()).into_ntt();
         let mut out = Vec::with_capacity(2);
-        for (x_q, x_p) in [(&b, b_p), (&a, a_p)] {
+        for (x_q, x_p) in [(&*b, b_p), (&*a, a_p)] {
             let e = lift_small_rns(&gaussian(rng, n)?, &all);
             let y_q = x_q.mul(&u_q)?;
             let y_p = x_p.mul(&u_p)?;
