@@ -411,6 +411,68 @@ impl Instance {
     }
 }
 
+/// The common reference polynomials of one key-generation [`Instance`], expanded once (every
+/// party and the aggregator need them; expanding them costs about as much as a share, so they
+/// are expanded once per instance and reused, as Lattigo's `SampleCRP`): `a` over `Q` for a
+/// public key, `a_j` over `QP` per digit for a relinearisation or Galois key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crp {
+    params: Arc<RlweParams>,
+    instance: Instance,
+    pk: Option<Poly<Ntt>>,
+    ksk: Option<Vec<PolyQP>>,
+}
+
+impl Crp {
+    /// Expands the polynomials of `instance` (by its kind) over `params`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOperation`] for a kind without common reference polynomials (decryption,
+    /// public-key switch, re-sharing).
+    pub fn new(params: &Arc<RlweParams>, instance: &Instance) -> Result<Self> {
+        let (pk, ksk) = match instance.kind() {
+            ProtocolKind::PublicKey => (Some(crp_public_key(params, instance.id())?), None),
+            ProtocolKind::RelinRound1 | ProtocolKind::RelinRound2 | ProtocolKind::Galois => {
+                (None, Some(crp_key_switch(params, instance.id())?))
+            }
+            _ => {
+                return Err(Error::InvalidOperation {
+                    reason: "this protocol has no common reference polynomial",
+                })
+            }
+        };
+        Ok(Self {
+            params: Arc::clone(params),
+            instance: *instance,
+            pk,
+            ksk,
+        })
+    }
+
+    /// The instance.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    pub(crate) fn check(&self, params: &Arc<RlweParams>) -> Result<()> {
+        if Arc::ptr_eq(params, &self.params) || **params == *self.params {
+            Ok(())
+        } else {
+            Err(Error::ContextMismatch)
+        }
+    }
+
+    pub(crate) fn pk(&self) -> Result<&Poly<Ntt>> {
+        self.pk.as_ref().ok_or(ThresholdError::WrongInstance.into())
+    }
+
+    pub(crate) fn ksk(&self) -> Result<&Vec<PolyQP>> {
+        self.ksk
+            .as_ref()
+            .ok_or(ThresholdError::WrongInstance.into())
+    }
+}
+
 /// What every share message carries: the protocol kind, the instance (for decryption: the
 /// digest of the ciphertext's `c_1`), the digest of the active set, and the sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,9 +8,8 @@
 //! encodings use them unchanged.
 
 use super::common::{
-    add_gadget, add_qp, check_headers, check_q, check_qp, crp_key_switch, crp_public_key,
-    gaussian_q, gaussian_qp, ternary_qp, zeroize_qp, ActiveSet, Instance, ProtocolKind,
-    ShareHeader, Stream,
+    add_gadget, add_qp, check_headers, check_q, check_qp, gaussian_q, gaussian_qp, ternary_qp,
+    zeroize_qp, ActiveSet, Crp, Instance, ProtocolKind, ShareHeader, Stream,
 };
 use super::log::{LogClass, ShareLog};
 use super::secret::{ActiveShare, SecretQp};
@@ -46,15 +45,17 @@ impl ActiveShare {
     /// [`ThresholdError::RepeatedShare`] if `log` already holds this instance.
     pub fn public_key_share(
         &self,
-        inst: &Instance,
+        crp: &Crp,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<PublicKeyShare> {
+        let inst = crp.instance();
+        crp.check(&self.params)?;
         check_kind(inst, ProtocolKind::PublicKey)?;
         log.record(LogClass::KeyGen, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
-        let a = crp_public_key(params, inst.id())?;
+        let a = crp.pk()?;
         let mut b = gaussian_q(params.ctx_q(), params.max_level(), rng)?;
         let mut as_ = a.mul(&self.s.0.q)?;
         b.sub_assign(&as_)?;
@@ -75,10 +76,12 @@ impl PublicKeyShare {
     /// duplicated, or missing; [`Error::ContextMismatch`] for shares of other parameters.
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[PublicKeyShare],
     ) -> Result<PublicKey> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::PublicKey)?;
         check_headers(
             ProtocolKind::PublicKey,
@@ -96,7 +99,7 @@ impl PublicKeyShare {
         }
         Ok(PublicKey {
             b,
-            a: crp_public_key(params, inst.id())?,
+            a: crp.pk()?.clone(),
             seed: *inst.id(),
         })
     }
@@ -163,19 +166,21 @@ impl ActiveShare {
     /// element); [`Error::InvalidOperation`] for an even `k`.
     pub fn galois_key_share(
         &self,
-        inst: &Instance,
+        crp: &Crp,
         k: u64,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<GaloisKeyShare> {
+        let inst = crp.instance();
+        crp.check(&self.params)?;
         check_kind(inst, ProtocolKind::Galois)?;
         let params = &self.params;
         let g = odd_element(params, k)?;
         log.record(LogClass::KeyGen, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
-        let crp = crp_key_switch(params, inst.id())?;
+        let crp = crp.ksk()?;
         let mut sk = self.s.0.q.automorphism(g)?;
-        let digits = ksk_share(params, &crp, &self.s.0, &sk, rng);
+        let digits = ksk_share(params, crp, &self.s.0, &sk, rng);
         sk.zeroize();
         Ok(GaloisKeyShare {
             header: self.header(ProtocolKind::Galois, *inst.id()),
@@ -226,10 +231,12 @@ impl GaloisKeyShare {
     /// different Galois elements.
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[GaloisKeyShare],
     ) -> Result<GaloisKey> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::Galois)?;
         check_headers(
             ProtocolKind::Galois,
@@ -245,7 +252,7 @@ impl GaloisKeyShare {
         let b = sum_digits(params, shares.iter().map(|s| &s.digits))?;
         Ok(GaloisKey {
             element,
-            key: to_ksk(b, crp_key_switch(params, inst.id())?, *inst.id()),
+            key: to_ksk(b, crp.ksk()?.clone(), *inst.id()),
         })
     }
 
@@ -313,15 +320,17 @@ impl ActiveShare {
     /// [`ThresholdError::RepeatedShare`] if `log` already holds round 1 of this instance.
     pub fn relin_round1(
         &self,
-        inst: &Instance,
+        crp: &Crp,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<(RelinEphemeral, RelinRound1Share)> {
+        let inst = crp.instance();
+        crp.check(&self.params)?;
         check_kind(inst, ProtocolKind::RelinRound1)?;
         log.record(LogClass::RelinRound1, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
-        let crp = crp_key_switch(params, inst.id())?;
+        let crp = crp.ksk()?;
         let u = ternary_qp(params, rng)?;
         let u = SecretQp(u);
         let s = &self.s.0;
@@ -370,12 +379,17 @@ impl ActiveShare {
     /// of this instance.
     pub fn relin_round2(
         &self,
+        crp: &Crp,
         eph: RelinEphemeral,
         agg: &RelinRound1Aggregate,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<RelinRound2Share> {
-        if eph.instance != agg.instance || eph.party != self.id {
+        crp.check(&self.params)?;
+        if eph.instance != agg.instance
+            || eph.party != self.id
+            || agg.instance != *crp.instance().id()
+        {
             return Err(ThresholdError::WrongInstance.into());
         }
         if eph.set != *self.set.digest() || agg.set != *self.set.digest() {
@@ -386,7 +400,7 @@ impl ActiveShare {
         check_digits(params, &agg.h1)?;
         log.record(LogClass::RelinRound2, &agg.instance)?;
         let rng = &mut Stream::from_rng(rng);
-        let crp = crp_key_switch(params, &agg.instance)?;
+        let crp = crp.ksk()?;
         let s = &self.s.0;
         let u = &eph.u.0;
         let mut b = Vec::with_capacity(crp.len());
@@ -414,10 +428,12 @@ impl RelinRound1Share {
     /// As [`PublicKeyShare::aggregate`].
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[RelinRound1Share],
     ) -> Result<RelinRound1Aggregate> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::RelinRound1)?;
         check_headers(
             ProtocolKind::RelinRound1,
@@ -454,10 +470,12 @@ impl RelinRound2Share {
     /// As [`PublicKeyShare::aggregate`].
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[RelinRound2Share],
     ) -> Result<RelinearizationKey> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::RelinRound1)?;
         check_headers(
             ProtocolKind::RelinRound2,
@@ -468,7 +486,7 @@ impl RelinRound2Share {
         let b = sum_digits(params, shares.iter().map(|s| &s.b))?;
         Ok(RelinearizationKey(to_ksk(
             b,
-            crp_key_switch(params, inst.id())?,
+            crp.ksk()?.clone(),
             *inst.id(),
         )))
     }

@@ -88,7 +88,7 @@ mod log;
 mod secret;
 pub mod shamir;
 
-pub use common::{ActiveSet, Committee, Crs, Instance, PartyId, ProtocolKind, ShareHeader};
+pub use common::{ActiveSet, Committee, Crp, Crs, Instance, PartyId, ProtocolKind, ShareHeader};
 pub use decrypt::{
     BfvDecryption, CkksDecryption, DecryptionInput, DecryptionPolicy, DecryptionShare,
     PkSwitchShare,
