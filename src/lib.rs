@@ -10,5 +10,6 @@ pub mod math;
 pub mod params;
 pub mod rlwe;
 pub mod threshold;
+pub mod wire;
 
 pub use error::{Error, Result};
