@@ -660,10 +660,19 @@ pub(crate) fn gaussian_q(ctx: &Arc<Context>, level: usize, rng: &mut Stream) -> 
     Ok(Poly::<Coeff>::from_raw(ctx, level, r.to_vec()).into_ntt())
 }
 
-/// A ternary polynomial over `Q ∪ P`, NTT form (secret: zeroize after use).
-pub(crate) fn ternary_qp(params: &RlweParams, rng: &mut Stream) -> Result<PolyQP> {
+/// A ternary polynomial over `Q ∪ P`, NTT form, and its coefficients (secret: zeroize after
+/// use).
+pub(crate) fn ternary_qp(
+    params: &RlweParams,
+    rng: &mut Stream,
+) -> Result<(PolyQP, zeroize::Zeroizing<Vec<i64>>)> {
     let c = ternary(rng, params.degree())?;
-    let r = crate::math::sampling::lift_signed(&c, &qp_moduli(params))?;
+    Ok((small_qp(params, &c)?, c))
+}
+
+/// Small signed coefficients lifted to `Q ∪ P`, NTT form.
+pub(crate) fn small_qp(params: &RlweParams, c: &[i64]) -> Result<PolyQP> {
+    let r = crate::math::sampling::lift_signed(c, &qp_moduli(params))?;
     Ok(split_qp(params, r.to_vec()))
 }
 

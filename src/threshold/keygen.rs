@@ -280,6 +280,8 @@ pub struct RelinEphemeral {
     pub(crate) set: [u8; 32],
     pub(crate) party: super::PartyId,
     pub(crate) u: SecretQp,
+    /// The ternary coefficients of `u` (compact serialisation).
+    pub(crate) coeffs: zeroize::Zeroizing<Vec<i64>>,
 }
 
 impl fmt::Debug for RelinEphemeral {
@@ -331,7 +333,7 @@ impl ActiveShare {
         let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
         let crp = crp.ksk()?;
-        let u = ternary_qp(params, rng)?;
+        let (u, coeffs) = ternary_qp(params, rng)?;
         let u = SecretQp(u);
         let s = &self.s.0;
         let digits = params.digits_at(params.max_level());
@@ -361,6 +363,7 @@ impl ActiveShare {
                 set: *self.set.digest(),
                 party: self.id,
                 u,
+                coeffs,
             },
             RelinRound1Share {
                 header: self.header(ProtocolKind::RelinRound1, *inst.id()),

@@ -83,6 +83,7 @@
 
 mod common;
 pub mod decrypt;
+pub mod encoding;
 pub mod keygen;
 mod log;
 mod secret;
