@@ -8,8 +8,8 @@
 //! encodings use them unchanged.
 
 use super::common::{
-    add_gadget, add_qp, check_headers, check_q, check_qp, gaussian_q, gaussian_qp, ternary_qp,
-    zeroize_qp, ActiveSet, Crp, Instance, ProtocolKind, ShareHeader, Stream,
+    add_gadget, add_qp, check_headers, check_q, check_qp, gaussian_q, gaussian_qp, neg_qp,
+    ternary_qp, zeroize_qp, ActiveSet, Crp, Instance, ProtocolKind, ShareHeader, Stream,
 };
 use super::log::{LogClass, ShareLog};
 use super::secret::{ActiveShare, SecretQp};
@@ -57,9 +57,9 @@ impl ActiveShare {
         let params = &self.params;
         let a = crp.pk()?;
         let mut b = gaussian_q(params.ctx_q(), params.max_level(), rng)?;
-        let mut as_ = a.mul(&self.s.0.q)?;
-        b.sub_assign(&as_)?;
-        as_.zeroize();
+        let mut neg_s = self.s.0.q.neg();
+        b.mul_add_assign(a, &neg_s)?;
+        neg_s.zeroize();
         Ok(PublicKeyShare {
             header: self.header(ProtocolKind::PublicKey, *inst.id()),
             b,
@@ -130,19 +130,19 @@ fn ksk_share(
 ) -> Result<Vec<PolyQP>> {
     let digits = params.digits_at(params.max_level());
     let mut out = Vec::with_capacity(crp.len());
-    for (a, &range) in crp.iter().zip(&digits) {
-        let mut b = gaussian_qp(params, rng)?;
-        let mut t = PolyQP {
-            q: a.q.mul(&s.q)?,
-            p: a.p.mul(&s.p)?,
-        };
-        b.q.sub_assign(&t.q)?;
-        b.p.sub_assign(&t.p)?;
-        zeroize_qp(&mut t);
-        add_gadget(params, &mut b.q, range, s_prime);
-        out.push(b);
-    }
-    Ok(out)
+    let mut neg_s = neg_qp(s);
+    let r = (|| {
+        for (a, &range) in crp.iter().zip(&digits) {
+            let mut b = gaussian_qp(params, rng)?;
+            b.q.mul_add_assign(&a.q, &neg_s.q)?;
+            b.p.mul_add_assign(&a.p, &neg_s.p)?;
+            add_gadget(params, &mut b.q, range, s_prime);
+            out.push(b);
+        }
+        Ok(())
+    })();
+    zeroize_qp(&mut neg_s);
+    r.map(|()| out)
 }
 
 fn odd_element(params: &RlweParams, k: u64) -> Result<u64> {
@@ -339,16 +339,12 @@ impl ActiveShare {
         let digits = params.digits_at(params.max_level());
         let mut h0 = Vec::with_capacity(crp.len());
         let mut h1 = Vec::with_capacity(crp.len());
+        let neg_u = SecretQp(neg_qp(&u.0));
         for (a, &range) in crp.iter().zip(&digits) {
             // h0 = e0 - u a + P T_j s
             let mut x = gaussian_qp(params, rng)?;
-            let mut au = PolyQP {
-                q: a.q.mul(&u.0.q)?,
-                p: a.p.mul(&u.0.p)?,
-            };
-            x.q.sub_assign(&au.q)?;
-            x.p.sub_assign(&au.p)?;
-            zeroize_qp(&mut au);
+            x.q.mul_add_assign(&a.q, &neg_u.0.q)?;
+            x.p.mul_add_assign(&a.p, &neg_u.0.p)?;
             add_gadget(params, &mut x.q, range, &s.q);
             h0.push(x);
             // h1 = e1 + s a
@@ -407,12 +403,14 @@ impl ActiveShare {
         let s = &self.s.0;
         let u = &eph.u.0;
         let mut b = Vec::with_capacity(crp.len());
+        let neg_s = SecretQp(neg_qp(s));
         for ((a, h0), h1) in crp.iter().zip(&agg.h0).zip(&agg.h1) {
+            // e2 + s (h0 - a) + u h1
             let mut x = gaussian_qp(params, rng)?;
-            let d_q = h0.q.sub(&a.q)?;
-            let d_p = h0.p.sub(&a.p)?;
-            x.q.mul_add_assign(&d_q, &s.q)?;
-            x.p.mul_add_assign(&d_p, &s.p)?;
+            x.q.mul_add_assign(&h0.q, &s.q)?;
+            x.p.mul_add_assign(&h0.p, &s.p)?;
+            x.q.mul_add_assign(&a.q, &neg_s.0.q)?;
+            x.p.mul_add_assign(&a.p, &neg_s.0.p)?;
             x.q.mul_add_assign(&h1.q, &u.q)?;
             x.p.mul_add_assign(&h1.p, &u.p)?;
             b.push(x);
