@@ -169,6 +169,14 @@ pub enum ThresholdError {
         /// Bits available at the ciphertext's level.
         available_bits: u32,
     },
+    /// CKKS: the smudging noise would leave fewer correct bits than the policy's minimum (the
+    /// public estimate, before any share is produced).
+    PrecisionLost {
+        /// Estimated bits of precision after decryption (`floor`; may be negative).
+        estimated_bits: i32,
+        /// The minimum asked for.
+        minimum_bits: i32,
+    },
     /// A statistical security parameter below the minimum without the explicitly insecure
     /// option.
     InsecureSmudging {
@@ -221,6 +229,13 @@ impl fmt::Display for ThresholdError {
             } => write!(
                 f,
                 "threshold: smudging noise needs {needed_bits} bits of modulus but the ciphertext has {available_bits}; decrypt earlier in the circuit or use a larger modulus"
+            ),
+            Self::PrecisionLost {
+                estimated_bits,
+                minimum_bits,
+            } => write!(
+                f,
+                "threshold: smudged CKKS decryption would keep about {estimated_bits} bits of precision, below the minimum {minimum_bits}; use a larger scale, BFV, or an explicit lower minimum"
             ),
             Self::InsecureSmudging { lambda } => write!(
                 f,

@@ -59,6 +59,7 @@ pub struct DecryptionPolicy {
     smudge: bool,
     margin_log2: f64,
     min_level: usize,
+    min_precision: f64,
 }
 
 impl Default for DecryptionPolicy {
@@ -69,6 +70,7 @@ impl Default for DecryptionPolicy {
             smudge: true,
             margin_log2: 0.0,
             min_level: 1,
+            min_precision: 1.0,
         }
     }
 }
@@ -117,6 +119,14 @@ impl DecryptionPolicy {
     /// (a ciphertext below `level` stays at its own level).
     pub fn with_min_level(mut self, level: usize) -> Self {
         self.min_level = level.max(1);
+        self
+    }
+
+    /// CKKS: refuse a decryption whose public precision estimate is below `bits` (default 1:
+    /// an output without a single correct bit is a failed decryption). `f64::NEG_INFINITY`
+    /// disables the check (measurements).
+    pub fn with_min_precision_bits(mut self, bits: f64) -> Self {
+        self.min_precision = bits;
         self
     }
 
@@ -570,7 +580,9 @@ impl CkksDecryption {
     /// lowest level whose modulus holds message, noise and smudging.
     ///
     /// # Errors
-    /// As [`BfvDecryption::new`].
+    /// As [`BfvDecryption::new`]; [`ThresholdError::PrecisionLost`] if the public precision
+    /// estimate is below the policy's minimum (at `λ = 40` this is the case at scales up to
+    /// `2^50`: see the [module docs](self)).
     pub fn new(
         params: &Arc<ckks::Parameters>,
         ct: &ckks::Ciphertext,
@@ -609,7 +621,7 @@ impl CkksDecryption {
                 let c1 = ct.parts()[1].prefix(level)?;
                 let digest = c1_digest(&c1);
                 let ct = ckks::Evaluator::new(params).drop_to_level(ct, level)?;
-                return Ok(Self {
+                let out = Self {
                     params: Arc::clone(params),
                     ct,
                     input: DecryptionInput {
@@ -620,7 +632,17 @@ impl CkksDecryption {
                     },
                     parties,
                     noise_log2: bound,
-                });
+                };
+                let est = out.estimated_precision_bits();
+                if est < policy.min_precision {
+                    #[allow(clippy::cast_possible_truncation)]
+                    return Err(ThresholdError::PrecisionLost {
+                        estimated_bits: est.floor().max(-1e6) as i32,
+                        minimum_bits: policy.min_precision.ceil().clamp(-1e6, 1e6) as i32,
+                    }
+                    .into());
+                }
+                return Ok(out);
             }
         }
         Err(overflow(total + 1.0, params.log_q_at(from)?))
