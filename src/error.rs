@@ -110,9 +110,150 @@ pub enum Error {
     /// A CKKS operation was refused; the inner error names the levels and scales involved and
     /// what to do.
     Ckks(CkksError),
+    /// A multi-party (threshold) protocol step was refused; the inner error says which check
+    /// failed (party ids and counts only, never share contents).
+    Threshold(ThresholdError),
     /// Bytes could not be decoded as a wire-format object (`wire` module, `docs/FORMAT.md`);
     /// the inner error says which check failed.
     Wire(WireError),
+}
+
+/// Why a threshold protocol step was refused (`threshold` module). Every field is public
+/// protocol metadata: party ids, counts, bit sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ThresholdError {
+    /// The party's share log already holds a share for this input (same ciphertext, same
+    /// common reference polynomial): producing another one, even with fresh randomness or for
+    /// another set of parties, would leak the secret share. Use a fresh protocol instance.
+    RepeatedShare {
+        /// The protocol (`"decryption"`, `"public key"`, …).
+        protocol: &'static str,
+    },
+    /// A share belongs to another protocol instance, ciphertext or kind of protocol.
+    WrongInstance,
+    /// A share was computed for another set of active parties.
+    WrongParticipantSet,
+    /// Two shares from the same party.
+    DuplicateParty {
+        /// The party id.
+        party: u32,
+    },
+    /// A share from a party outside the declared set.
+    UnexpectedParty {
+        /// The party id.
+        party: u32,
+    },
+    /// Shares are missing: aggregation needs one from every party of the declared set.
+    MissingShares {
+        /// How many were received.
+        received: usize,
+        /// How many the set needs.
+        expected: usize,
+    },
+    /// Fewer active parties than the threshold `t`.
+    BelowThreshold {
+        /// Parties offered.
+        parties: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// An invalid committee or party set (empty, repeated or zero ids, threshold 0 or above
+    /// the number of parties, a party outside the committee).
+    InvalidParticipants {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The smudging noise would overflow the decryption margin even at the ciphertext's own
+    /// level: the failure probability would exceed `2^-lambda`.
+    SmudgingOverflow {
+        /// Bits of modulus needed (`log2` of the noise, smudging and message bound plus one).
+        needed_bits: u32,
+        /// Bits available at the ciphertext's level.
+        available_bits: u32,
+    },
+    /// CKKS: the smudging noise would leave fewer correct bits than the policy's minimum (the
+    /// public estimate, before any share is produced).
+    PrecisionLost {
+        /// Estimated bits of precision after decryption (`floor`; may be negative).
+        estimated_bits: i32,
+        /// The minimum asked for.
+        minimum_bits: i32,
+    },
+    /// A statistical security parameter below the minimum without the explicitly insecure
+    /// option.
+    InsecureSmudging {
+        /// The `lambda` asked for.
+        lambda: u32,
+    },
+    /// A sealed point-to-point message did not authenticate (wrong key, sender, receiver,
+    /// instance, or tampered bytes). Deliberately carries no detail.
+    SealedShareRejected,
+    /// The persisted share log could not be read or written.
+    Log {
+        /// The I/O error kind, as text.
+        reason: String,
+    },
+}
+
+impl fmt::Display for ThresholdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RepeatedShare { protocol } => write!(
+                f,
+                "threshold: a {protocol} share for this input was already produced; refusing a second one (start a new protocol instance)"
+            ),
+            Self::WrongInstance => f.write_str(
+                "threshold: share of another protocol instance, ciphertext or protocol kind",
+            ),
+            Self::WrongParticipantSet => {
+                f.write_str("threshold: share computed for another set of active parties")
+            }
+            Self::DuplicateParty { party } => {
+                write!(f, "threshold: second share from party {party}")
+            }
+            Self::UnexpectedParty { party } => {
+                write!(f, "threshold: party {party} is not in the declared set")
+            }
+            Self::MissingShares { received, expected } => write!(
+                f,
+                "threshold: {received} of {expected} shares received; every party of the set must contribute"
+            ),
+            Self::BelowThreshold { parties, threshold } => write!(
+                f,
+                "threshold: {parties} parties offered, at least {threshold} needed"
+            ),
+            Self::InvalidParticipants { reason } => {
+                write!(f, "threshold: invalid participants: {reason}")
+            }
+            Self::SmudgingOverflow {
+                needed_bits,
+                available_bits,
+            } => write!(
+                f,
+                "threshold: smudging noise needs {needed_bits} bits of modulus but the ciphertext has {available_bits}; decrypt earlier in the circuit or use a larger modulus"
+            ),
+            Self::PrecisionLost {
+                estimated_bits,
+                minimum_bits,
+            } => write!(
+                f,
+                "threshold: smudged CKKS decryption would keep about {estimated_bits} bits of precision, below the minimum {minimum_bits}; use a larger scale, BFV, or an explicit lower minimum"
+            ),
+            Self::InsecureSmudging { lambda } => write!(
+                f,
+                "threshold: statistical security {lambda} below the minimum 40 (only the explicitly insecure test option allows it)"
+            ),
+            Self::SealedShareRejected => f.write_str("threshold: sealed share rejected"),
+            Self::Log { reason } => write!(f, "threshold: share log I/O failed: {reason}"),
+        }
+    }
+}
+
+impl From<ThresholdError> for Error {
+    fn from(e: ThresholdError) -> Self {
+        Self::Threshold(e)
+    }
 }
 
 /// Why bytes were refused by a wire-format decoder (`docs/FORMAT.md`). Every field is public
@@ -393,6 +534,7 @@ impl fmt::Display for Error {
             }
             Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
             Self::Ckks(e) => e.fmt(f),
+            Self::Threshold(e) => e.fmt(f),
             Self::Wire(e) => e.fmt(f),
             Self::InsecureParameters {
                 degree,

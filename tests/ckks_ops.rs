@@ -341,3 +341,42 @@ fn public_decoding_rounds_to_the_estimate() {
         assert!((*x - *w).abs() <= 2.0 * step);
     }
 }
+
+/// The largest centred coefficient of `decrypt(ct) - encode(want)` modulo the first prime.
+fn phase_error_max(f: &Fixture, ct: &Ciphertext, want: &[Complex]) -> f64 {
+    let got = ckks::decrypt(&f.params, &f.sk, ct).unwrap();
+    let exact = f.params.encode(want, ct.level(), ct.scale()).unwrap();
+    let e = got.poly().sub(exact.poly()).unwrap().into_coeff();
+    let q = f.params.q_moduli()[0];
+    e.limb(0)
+        .iter()
+        .map(|&v| if v > q / 2 { (q - v) as f64 } else { v as f64 })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn coefficient_bound_covers_the_phase_error() {
+    let f = fixture();
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let n = f.params.degree();
+    let a = random_values(&mut rng, f.params.slots());
+    let b = random_values(&mut rng, f.params.slots());
+    let (ca, cb) = (enc(f, &a, &mut rng), enc(f, &b, &mut rng));
+    let prod = f.ev.mul_relin_rescale(&ca, &cb, &f.rlk).unwrap();
+    let ab = map2(&a, &b, |x, y| x * y);
+    for (ct, want, what) in [(&ca, &a, "fresh"), (&prod, &ab, "product")] {
+        let measured = phase_error_max(f, ct, want);
+        let bound = ct.estimate().coefficient_bound(n, ct.scale(), 40);
+        eprintln!(
+            "{what}: max |e_i| = 2^{:.2}, bound 2^{:.2}",
+            measured.log2(),
+            bound.log2()
+        );
+        assert!(measured <= bound, "{what}: {measured:e} > {bound:e}");
+        // Not vacuous: within a small factor of what is measured (a tail factor at 2^-40).
+        assert!(
+            bound <= 64.0 * measured,
+            "{what}: {bound:e} vs {measured:e}"
+        );
+    }
+}

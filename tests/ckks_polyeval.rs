@@ -195,3 +195,69 @@ fn inverse_helpers_choose_the_degree_from_the_interval() {
         .inverse(&ct, Interval::new(-1.0, 1.0).unwrap(), 12, &s.rlk)
         .is_err());
 }
+
+#[test]
+fn goldschmidt_costs_one_level_per_iteration() {
+    let mut s = setup();
+    let x = values(&mut s.rng, s.params.slots(), 1.0, 4.0);
+    let ct = encrypt(&mut s, &x);
+    let iv = Interval::new(1.0, 4.0).unwrap();
+    let want: Vec<f64> = x.iter().map(|v| 1.0 / v).collect();
+    let top = ct.level();
+    // Constant start: |e0| <= 0.6, five steps give 0.6^32 ~ 2^-23.6 (module docs).
+    let y = s.ev.goldschmidt_inverse_on(&ct, iv, 5, &s.rlk).unwrap();
+    let bits = relative_bits(&s, &y, &want);
+    eprintln!(
+        "Goldschmidt 1/x on [1, 4]: {bits:.2} bits, depth {}",
+        top - y.level()
+    );
+    assert_eq!(top - y.level(), 6);
+    assert!(bits >= 20.0, "{bits}");
+    // Fewer iterations give the predicted, worse, precision: the result is not a fixed answer.
+    let y2 = s.ev.goldschmidt_inverse_on(&ct, iv, 2, &s.rlk).unwrap();
+    let bits2 = relative_bits(&s, &y2, &want);
+    let predicted = -(0.6f64.powi(4)).log2();
+    assert!(
+        bits2 >= predicted - 0.5 && bits2 < bits,
+        "{bits2} vs {predicted}"
+    );
+    // From a Chebyshev start on [1, 64] (degree 7), then 3 steps: one level for e0, one each.
+    let wide = Interval::new(1.0, 64.0).unwrap();
+    let xw = values(&mut s.rng, s.params.slots(), 1.0, 64.0);
+    let cw = encrypt(&mut s, &xw);
+    let y0 =
+        s.ev.evaluate_function(&cw, |v| 1.0 / v, wide, 7, &s.rlk)
+            .unwrap();
+    let want: Vec<f64> = xw.iter().map(|v| 1.0 / v).collect();
+    let start = relative_bits(&s, &y0, &want);
+    // The public bound on |1 - x y0| for this degree, from the clear interpolant on a grid.
+    let c = chebyshev_coefficients(|v| 1.0 / v, wide, 7).unwrap();
+    let e0 = (0..=4096)
+        .map(|k| {
+            let v = 1.0 + 63.0 * k as f64 / 4096.0;
+            let t = (2.0 * v - 65.0) / 63.0;
+            let (mut t0, mut t1, mut sum) = (1.0, t, c[0] + c[1] * t);
+            for cj in &c[2..] {
+                let t2 = 2.0 * t * t1 - t0;
+                sum += cj * t2;
+                (t0, t1) = (t1, t2);
+            }
+            (1.0 - v * sum).abs()
+        })
+        .fold(0.0, f64::max)
+        * 1.05;
+    let y = s.ev.goldschmidt_inverse(&cw, &y0, e0, 3, &s.rlk).unwrap();
+    let bits = relative_bits(&s, &y, &want);
+    eprintln!(
+        "Goldschmidt 1/x on [1, 64]: start {start:.2} bits (|e0| <= {e0:.3}), after 3 steps \
+         {bits:.2} bits, depth {}",
+        cw.level() - y.level()
+    );
+    assert_eq!(y0.level() - y.level(), 1 + 3);
+    assert!(bits >= 12.0, "{start} -> {bits}");
+    assert!(s.ev.goldschmidt_inverse(&cw, &y0, 1.0, 3, &s.rlk).is_err());
+    assert!(s
+        .ev
+        .goldschmidt_inverse_on(&cw, Interval::new(-1.0, 1.0).unwrap(), 3, &s.rlk)
+        .is_err());
+}

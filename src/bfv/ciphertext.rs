@@ -4,11 +4,10 @@ use super::noise::{self, NoiseEstimate};
 use super::params::Parameters;
 use crate::error::{Error, Result};
 use crate::math::poly::{Coeff, Ntt, Poly};
-use crate::math::sampling::{expand_seed, gaussian_rns, ternary_rns, Domain};
+use crate::math::sampling::{expand_seed, gaussian, ternary, Domain};
 use crate::rlwe::{PublicKey, SecretKey, DOMAIN_CIPHERTEXT};
 use rand_core::{CryptoRng, RngCore};
 use std::sync::Arc;
-use zeroize::Zeroize;
 
 /// A plaintext: a polynomial of `Z_t[X]/(X^N + 1)`, coefficients in `[0, t)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +152,48 @@ impl Plaintext {
         Ok(Poly::from_raw(ctx, level, data))
     }
 
+    /// `c += round(Q_l·m/t)` in place (as [`scaled`](Self::scaled), without the temporary).
+    pub(crate) fn add_scaled_to(&self, c: &mut Poly<Coeff>) -> Result<()> {
+        let params = &self.params;
+        let level = c.limbs();
+        let lt = params.level(level)?;
+        let t = params.t();
+        let tv = t.value();
+        let n = params.degree();
+        if **c.context() != **params.ring().ctx_q() {
+            return Err(Error::ContextMismatch);
+        }
+        let a = lt.q_mod_t;
+        let a_shoup = t.shoup(a);
+        let half = tv / 2;
+        // r_j = round((Q mod t) m_j / t), as in `scaled`.
+        let r: Vec<u64> = self
+            .coeffs
+            .iter()
+            .map(|&m| {
+                // Shoup quotient, corrected once (branch-free; see `scaled`).
+                let mut q = ((u128::from(m) * u128::from(a_shoup)) >> 64) as u64;
+                let mut rem = a.wrapping_mul(m).wrapping_sub(q.wrapping_mul(tv));
+                let fix = u64::from(rem >= tv);
+                rem -= fix * tv;
+                q += fix;
+                q + u64::from(rem + half >= tv)
+            })
+            .collect();
+        let ctx = Arc::clone(params.ring().ctx_q());
+        for ((limb, q), &(d, ds)) in c
+            .residues_mut()
+            .chunks_exact_mut(n)
+            .zip(ctx.moduli())
+            .zip(&lt.delta)
+        {
+            for ((x, &m), &rj) in limb.iter_mut().zip(&self.coeffs).zip(&r) {
+                *x = q.add(*x, q.add(q.mul_shoup(m, d, ds), q.reduce(rj)));
+            }
+        }
+        Ok(())
+    }
+
     /// The centered lift of `m` over the first `level` ciphertext primes, NTT form.
     pub(crate) fn lifted_ntt(&self, level: usize) -> Result<Poly<Ntt>> {
         let ctx = self.params.ring().ctx_q();
@@ -220,16 +261,20 @@ impl Ciphertext {
         let ctx = params.ring().ctx_q();
         let n = params.degree();
         let level = params.max_level();
-        let u_res = ternary_rns(rng, ctx.moduli(), n)?;
-        let mut u = Poly::<Coeff>::from_raw(ctx, level, u_res.to_vec()).into_ntt();
-        let e0 = gaussian_rns(rng, ctx.moduli(), n)?;
-        let e1 = gaussian_rns(rng, ctx.moduli(), n)?;
-        let mut c0 = pk.b.mul(&u)?.into_coeff();
-        let mut c1 = pk.a.mul(&u)?.into_coeff();
-        u.zeroize();
-        add_residues(&mut c0, &e0);
-        add_residues(&mut c1, &e1);
-        c0.add_assign(&pt.scaled(level)?)?;
+        // Small values (ternary u, Gaussian errors) are drawn once as signed integers (the
+        // same randomness as the `_rns` samplers) and lifted into every prime branch-free.
+        let u = ternary(rng, n)?;
+        let mut c0 = Poly::<Coeff>::from_small(ctx, level, &u).into_ntt();
+        let e0 = gaussian(rng, n)?;
+        let e1 = gaussian(rng, n)?;
+        let mut c1 = c0.clone();
+        c0.mul_assign(&pk.b)?;
+        c1.mul_assign(&pk.a)?;
+        let mut c0 = c0.into_coeff();
+        let mut c1 = c1.into_coeff();
+        c0.add_small_assign(&e0);
+        c1.add_small_assign(&e1);
+        pt.add_scaled_to(&mut c0)?;
         Ok(Self {
             params: Arc::clone(params),
             polys: vec![c0, c1],
@@ -261,12 +306,12 @@ impl Ciphertext {
         let level = params.max_level();
         let a_data = expand_seed(&seed, Domain::new(DOMAIN_CIPHERTEXT, 0), ctx.moduli(), n)?;
         let a = Poly::<Ntt>::from_raw(ctx, level, a_data);
-        let e = gaussian_rns(rng, ctx.moduli(), n)?;
+        let e = gaussian(rng, n)?;
         let mut as_ = a.mul(sk.s_q())?;
         as_.neg_assign();
         let mut c0 = as_.into_coeff();
-        add_residues(&mut c0, &e);
-        c0.add_assign(&pt.scaled(level)?)?;
+        c0.add_small_assign(&e);
+        pt.add_scaled_to(&mut c0)?;
         Ok(Self {
             params: Arc::clone(params),
             polys: vec![c0, a.into_coeff()],
@@ -365,6 +410,7 @@ impl Ciphertext {
         let n = self.params.degree();
         let lt = self.params.level(level)?;
         let moduli = self.params.ring().ctx_q().moduli();
+        let plans = self.params.ring().ctx_q().plans();
         let mut buf = vec![0u64; (level + 1) * n];
         for (i, (dst, src)) in buf[n..]
             .chunks_exact_mut(n)
@@ -373,8 +419,12 @@ impl Ciphertext {
         {
             let (w, ws) = lt.t_q[i];
             let q = &moduli[i];
-            for (d, &s) in dst.iter_mut().zip(src) {
-                *d = q.mul_shoup(s, w, ws);
+            match plans[i].lanes() {
+                Some(l) => l.mul_const(dst, src, w, l.companion(w)),
+                None => {
+                    dst.copy_from_slice(src);
+                    crate::math::arith::mul_scalar_assign(dst, w, ws, q.value());
+                }
             }
         }
         let mut out = vec![0u64; n];
@@ -472,22 +522,6 @@ impl Ciphertext {
             max_log = max_log.max(words_log2(&v.magnitude));
         }
         Ok((words_log2(lt.basis_q.product_words()), max_log))
-    }
-}
-
-/// `p += e` for a limb-major residue vector `e` (same primes and length).
-fn add_residues(p: &mut Poly<Coeff>, e: &[u64]) {
-    let n = p.context().degree();
-    let ctx = Arc::clone(p.context());
-    for ((x, y), q) in p
-        .residues_mut()
-        .chunks_exact_mut(n)
-        .zip(e.chunks_exact(n))
-        .zip(ctx.moduli())
-    {
-        for (a, &b) in x.iter_mut().zip(y) {
-            *a = q.add(*a, b);
-        }
     }
 }
 

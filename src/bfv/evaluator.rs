@@ -70,6 +70,18 @@ mod pool {
         v
     }
 
+    /// A buffer of `len` words whose contents are unspecified (recycled public data, or
+    /// zeros): for callers that overwrite every value.
+    pub(super) fn take_dirty(len: usize) -> Vec<u64> {
+        let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+        if v.len() >= len {
+            v.truncate(len);
+        } else {
+            v.resize(len, 0);
+        }
+        v
+    }
+
     /// Returns a buffer to the pool (at most 8 are kept).
     pub(super) fn give(v: Vec<u64>) {
         POOL.with(|p| {
@@ -545,7 +557,8 @@ impl Evaluator {
         // Each input over R ∪ Q_l (one polynomial of the R ∪ Q context), NTT form.
         let len = (k + level) * n;
         let extend = |p: &Poly<Coeff>| -> Result<Poly<Ntt>> {
-            let mut data = pool::take(len);
+            // Every value is overwritten below: a recycled buffer need not be cleared.
+            let mut data = pool::take_dirty(len);
             let (r, q) = data.split_at_mut(k * n);
             mt.q_to_r.convert_exact(p.residues(), r)?;
             q.copy_from_slice(p.residues());
@@ -563,14 +576,10 @@ impl Evaluator {
                 let b1 = extend(&b.polys[1])?;
                 a0.mul_scalar_assign(t);
                 a1.mul_scalar_assign(t);
-                let mut d1 = zero();
-                d1.mul_add_assign(&a0, &b1)?;
-                d1.mul_add_assign(&a1, &b0)?;
-                a1.mul_assign(&b1)?;
-                b0.mul_assign(&a0)?;
-                pool::give(a0.into_residues());
+                // One pass: a0 <- a0 b0, b0 <- a0 b1 + a1 b0, a1 <- a1 b1.
+                Poly::tensor_assign(&mut a0, &mut a1, &mut b0, &b1)?;
                 pool::give(b1.into_residues());
-                [b0, d1, a1]
+                [a0, b0, a1]
             }
             None => {
                 let mut d0 = zero();
@@ -597,7 +606,7 @@ impl Evaluator {
         let k = mt.k;
         let ctx_q = params.ring().ctx_q();
         let mut polys = Vec::with_capacity(3);
-        let mut scaled_r = pool::take(k * n);
+        let mut scaled_r = pool::take_dirty(k * n);
         for d in prods {
             // round(t·d / Q_l) on R (exact), then back to Q_l (exact, centered).
             let d = d.into_coeff();

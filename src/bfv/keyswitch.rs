@@ -55,6 +55,8 @@ struct Scratch {
     tmp: Vec<u64>,
     acc0: Vec<u128>,
     acc1: Vec<u128>,
+    /// The digits extended to one prime, NTT form (IFMA path).
+    digits: Vec<u64>,
 }
 
 thread_local! {
@@ -80,6 +82,7 @@ fn switch_into(
         tmp,
         acc0,
         acc1,
+        digits: dig,
     } = sc;
     let src = d.residues();
     for i in 0..total {
@@ -88,6 +91,33 @@ fn switch_into(
         } else {
             (&ctx_p.moduli()[i - level], &ctx_p.plans()[i - level])
         };
+        let kb_of = |j: usize| -> (&[u64], &[u64]) {
+            let (b, a) = &key.digits[j];
+            if i < level {
+                (b.q.limb(i), a.q.limb(i))
+            } else {
+                (b.p.limb(i - level), a.p.limb(i - level))
+            }
+        };
+        if let Some(lanes) = plan.lanes() {
+            // IFMA: every digit's extension to this prime, transformed, then one lazy
+            // two-word dot product per output value (`math::ntt::lanes`).
+            dig.resize(level * n, 0);
+            for (j, dst) in dig.chunks_exact_mut(n).enumerate() {
+                let limb = &src[j * n..(j + 1) * n];
+                extend_limb(dst, limb, i == j, ctx_q.moduli()[j].value(), m);
+                plan.forward(dst)?;
+            }
+            let xs: Vec<&[u64]> = dig.chunks_exact(n).collect();
+            let keys: Vec<(&[u64], &[u64])> = (0..level).map(kb_of).collect();
+            let bs: Vec<&[u64]> = keys.iter().map(|k| k.0).collect();
+            let as_: Vec<&[u64]> = keys.iter().map(|k| k.1).collect();
+            let (o0, o1) = (&mut out0[i * n..(i + 1) * n], &mut out1[i * n..(i + 1) * n]);
+            lanes.dot2(o0, o1, &xs, &bs, &as_);
+            plan.inverse(o0)?;
+            plan.inverse(o1)?;
+            continue;
+        }
         let mv = u128::from(m.value() - 1);
         // Products below (p-1)^2; `chunk` of them fit a u128 next to a reduced value.
         let chunk = usize::try_from((u128::MAX - mv) / (mv * mv).max(1))
@@ -144,6 +174,19 @@ fn switch_into(
         Poly::from_raw(ctx_q, level, r0),
         Poly::from_raw(ctx_q, level, r1),
     ))
+}
+
+/// `dst = [limb]_p` for a limb of residues modulo `q_j` (`own`: the limb's own prime).
+fn extend_limb(dst: &mut [u64], limb: &[u64], own: bool, qj: u64, m: &Modulus) {
+    if own {
+        dst.copy_from_slice(limb);
+    } else if qj <= 4 * m.value() {
+        reduce_small(dst, limb, m.value());
+    } else {
+        for (t, &x) in dst.iter_mut().zip(limb) {
+            *t = m.reduce(x);
+        }
+    }
 }
 
 /// `out[i] = x[i] mod p` for `x[i] < 4p`.

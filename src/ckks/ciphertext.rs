@@ -77,6 +77,21 @@ impl NoiseEstimate {
         t * self.std_dev()
     }
 
+    /// A bound on every coefficient of the phase error `e` (in `c_0 + c_1·s + … = Δ·m + e`,
+    /// integer units) at `scale`, for ring degree `n`, that holds except with probability about
+    /// `2^-lambda`: the slot variance in message units is `N·v/Δ^2` for a coefficient variance
+    /// `v` (type docs), so `σ_coef = Δ·σ/√N`, and a union bound over the `n` coefficients of a
+    /// Gaussian tail gives the factor `sqrt(2·(λ·ln 2 + ln 2n))`. This is the public bound `B`
+    /// that threshold decryption sizes its smudging noise from (`σ_smudge >= 2^λ·B`). It is a
+    /// heuristic (central-limit) bound like the whole estimate, not a worst case over all
+    /// secrets.
+    pub fn coefficient_bound(&self, n: usize, scale: f64, lambda: u32) -> f64 {
+        #[allow(clippy::cast_precision_loss)]
+        let nf = n.max(1) as f64;
+        let tail = (2.0 * (f64::from(lambda) * core::f64::consts::LN_2 + (2.0 * nf).ln())).sqrt();
+        tail * scale * self.std_dev() / nf.sqrt()
+    }
+
     /// Estimated precision in bits, `-log2(max_error(slots))`.
     pub fn precision_bits(&self, slots: usize) -> f64 {
         -self.max_error(slots).log2()

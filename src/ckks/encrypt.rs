@@ -4,13 +4,23 @@ use super::ciphertext::{Ciphertext, NoiseEstimate, Plaintext};
 use super::encoding::Complex;
 use super::Parameters;
 use crate::error::{CkksError, Error, Result};
+use crate::math::arith::lift_small_rns;
 use crate::math::poly::{Coeff, Ntt, Poly};
-use crate::math::sampling::{expand_seed, gaussian_rns, ternary_rns, Domain};
+use crate::math::sampling::{expand_seed, gaussian, gaussian_rns, ternary, Domain};
 use crate::rlwe::{GaloisKey, SecretKey, DOMAIN_CIPHERTEXT, DOMAIN_PUBLIC_KEY};
 use rand_core::{CryptoRng, RngCore};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use zeroize::Zeroize;
+
+/// `x` restricted to `level` primes, borrowed when it already has that many.
+fn key_at_level(x: &Poly<Ntt>, level: usize) -> Result<std::borrow::Cow<'_, Poly<Ntt>>> {
+    Ok(if x.limbs() == level {
+        std::borrow::Cow::Borrowed(x)
+    } else {
+        std::borrow::Cow::Owned(x.prefix(level)?)
+    })
+}
 
 /// The smallest power of two at least `x` (1 for `x <= 1`... and at least `2^-64`).
 fn pow2_ceil(x: f64) -> f64 {
@@ -350,18 +360,21 @@ pub fn encrypt(
     let rl = params.rlwe();
     let cq = rl.ctx_q();
     let mq = &cq.moduli()[..level];
-    let b = pk.b_q.prefix(level)?;
-    let a = pk.a_q.prefix(level)?;
+    // The key at the plaintext's level (borrowed at the top level: no copy).
+    let b = key_at_level(&pk.b_q, level)?;
+    let a = key_at_level(&pk.a_q, level)?;
     let (mut c0, mut c1, var) = if let Some((b_p, a_p)) = &pk.p_part {
         let cp = rl.ctx_p();
         let all: Vec<_> = mq.iter().chain(cp.moduli()).copied().collect();
         let k = cp.len();
-        let u = ternary_rns(rng, &all, n)?;
+        // Small values drawn once as signed integers (the randomness of the `_rns` samplers)
+        // and lifted branch-free.
+        let u = lift_small_rns(&ternary(rng, n)?, &all);
         let mut u_q = Poly::<Coeff>::from_raw(cq, level, u[..level * n].to_vec()).into_ntt();
         let mut u_p = Poly::<Coeff>::from_raw(cp, k, u[level * n..].to_vec()).into_ntt();
         let mut out = Vec::with_capacity(2);
-        for (x_q, x_p) in [(&b, b_p), (&a, a_p)] {
-            let e = gaussian_rns(rng, &all, n)?;
+        for (x_q, x_p) in [(&*b, b_p), (&*a, a_p)] {
+            let e = lift_small_rns(&gaussian(rng, n)?, &all);
             let y_q = x_q.mul(&u_q)?;
             let y_p = x_p.mul(&u_p)?;
             out.push(params.mod_down_ntt(y_q, y_p, Some(&e))?);
@@ -376,12 +389,9 @@ pub fn encrypt(
         })?;
         (c0, c1, params.fresh_variance(true, true))
     } else {
-        let u = ternary_rns(rng, mq, n)?;
-        let mut u = Poly::<Coeff>::from_raw(cq, level, u.to_vec()).into_ntt();
-        let e0 = gaussian_rns(rng, mq, n)?;
-        let e1 = gaussian_rns(rng, mq, n)?;
-        let mut c0 = Poly::<Coeff>::from_raw(cq, level, e0.to_vec()).into_ntt();
-        let mut c1 = Poly::<Coeff>::from_raw(cq, level, e1.to_vec()).into_ntt();
+        let mut u = Poly::<Coeff>::from_small(cq, level, &ternary(rng, n)?).into_ntt();
+        let mut c0 = Poly::<Coeff>::from_small(cq, level, &gaussian(rng, n)?).into_ntt();
+        let mut c1 = Poly::<Coeff>::from_small(cq, level, &gaussian(rng, n)?).into_ntt();
         c0.mul_add_assign(&b, &u)?;
         c1.mul_add_assign(&a, &u)?;
         u.zeroize();
@@ -425,8 +435,7 @@ pub fn encrypt_symmetric(
         level,
         expand_seed(&seed, Domain::new(DOMAIN_CIPHERTEXT, 0), mq, n)?,
     );
-    let e = gaussian_rns(rng, mq, n)?;
-    let mut c0 = Poly::<Coeff>::from_raw(cq, level, e.to_vec()).into_ntt();
+    let mut c0 = Poly::<Coeff>::from_small(cq, level, &gaussian(rng, n)?).into_ntt();
     let mut as_ = a.mul(&sk.s_q().prefix(level)?)?;
     c0.sub_assign(&as_)?;
     as_.zeroize();

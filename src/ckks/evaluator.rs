@@ -32,6 +32,19 @@ use std::sync::Arc;
 /// (included in the noise estimate).
 pub const SCALE_TOLERANCE: f64 = 1.0 / 68_719_476_736.0; // 2^-36
 
+/// `t[i] = (x[i] mod q) - h mod q` for `x[i] < 4q`, `h < q` (the rescale's centred last limb
+/// reduced modulo another prime), branch-free, vectorised by `multiversion`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn lift_last(t: &mut [u64], x: &[u64], h: u64, q: u64) {
+    for (o, &v) in t.iter_mut().zip(x) {
+        debug_assert!(v < 4 * q);
+        let r = v.min(v.wrapping_sub(2 * q));
+        let r = r.min(r.wrapping_sub(q));
+        let d = r + q - h;
+        *o = d.min(d.wrapping_sub(q));
+    }
+}
+
 fn scales_match(a: f64, b: f64) -> bool {
     (a / b - 1.0).abs() <= SCALE_TOLERANCE
 }
@@ -152,9 +165,14 @@ impl Evaluator {
         for (j, (limb, q)) in keep.chunks_exact_mut(n).zip(moduli).enumerate() {
             let hj = table.half[j];
             let (w, ws) = table.inv[j];
-            for (t, &x) in tmp.iter_mut().zip(last.iter()) {
-                // r = [x + h]_q - h, reduced mod q_j.
-                *t = q.sub(q.reduce(x), hj);
+            if ql <= 4 * q.value() {
+                // x < q_l <= 4 q_j: two conditional subtractions (vectorised).
+                lift_last(tmp, last, hj, q.value());
+            } else {
+                for (t, &x) in tmp.iter_mut().zip(last.iter()) {
+                    // r = [x + h]_q - h, reduced mod q_j.
+                    *t = q.sub(q.reduce(x), hj);
+                }
             }
             plans[j].forward(tmp)?;
             super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value());
@@ -449,10 +467,15 @@ impl Evaluator {
         };
         let scale = a.scale * b.scale;
         self.check_scale_fits(a.level(), scale)?;
-        let d0 = a.parts[0].mul(&b.parts[0])?;
-        let mut d1 = a.parts[0].mul(&b.parts[1])?;
-        d1.mul_add_assign(&a.parts[1], &b.parts[0])?;
-        let d2 = a.parts[1].mul(&b.parts[1])?;
+        // Copies of a0, a1, b0 (pooled buffers), then the tensor in one pass over the slots.
+        let copy = |p: &Poly<Ntt>| {
+            let mut v = super::keyswitch::take_dirty(p.residues().len());
+            v.copy_from_slice(p.residues());
+            Poly::<Ntt>::from_raw(p.context(), p.limbs(), v)
+        };
+        let (mut d0, mut d2, mut d1) = (copy(&a.parts[0]), copy(&a.parts[1]), copy(&b.parts[0]));
+        // d0 <- a0 b0, d1 <- a0 b1 + a1 b0, d2 <- a1 b1.
+        Poly::tensor_assign(&mut d0, &mut d2, &mut d1, &b.parts[1])?;
         let (ea, eb) = (a.estimate, b.estimate);
         Ok(Ciphertext {
             parts: vec![d0, d1, d2],

@@ -43,6 +43,18 @@ pub(crate) fn take(len: usize) -> Vec<u64> {
     v
 }
 
+/// A buffer of `len` words with unspecified contents (recycled public data or zeros), for
+/// callers that overwrite every value: no clearing pass.
+pub(crate) fn take_dirty(len: usize) -> Vec<u64> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, 0);
+    }
+    v
+}
+
 /// Returns a buffer holding only public data (ciphertext-derived values) to the pool.
 pub(crate) fn give(v: Vec<u64>) {
     POOL.with(|p| {
@@ -154,20 +166,20 @@ impl Parameters {
         let rl = self.rlwe();
         let (cq, cp) = (rl.ctx_q(), rl.ctx_p());
         let k_p = cp.len();
-        let mut src = take(level * n);
+        let mut src = take_dirty(level * n);
         src.copy_from_slice(d.residues());
         for (limb, plan) in src.chunks_exact_mut(n).zip(cq.plans()) {
             plan.inverse(limb)?;
         }
         let tables = rl.level_tables(level)?;
         let mut digits = Vec::with_capacity(tables.modup.len());
-        let mut ext = take((level + k_p) * n);
+        let mut ext = take_dirty((level + k_p) * n);
         for (start, end, conv) in &tables.modup {
             let (start, end) = (*start, *end);
             let others = level - (end - start);
             let ext = &mut ext[..(others + k_p) * n];
             conv.convert_approx(&src[start * n..end * n], ext)?;
-            let mut q = take(level * n);
+            let mut q = take_dirty(level * n);
             for i in 0..level {
                 let dst = &mut q[i * n..(i + 1) * n];
                 if (start..end).contains(&i) {
@@ -178,7 +190,7 @@ impl Parameters {
                     cq.plans()[i].forward(dst)?;
                 }
             }
-            let mut p = take(k_p * n);
+            let mut p = take_dirty(k_p * n);
             p.copy_from_slice(&ext[others * n..]);
             for (limb, plan) in p.chunks_exact_mut(n).zip(cp.plans()) {
                 plan.forward(limb)?;
@@ -209,6 +221,7 @@ impl Parameters {
         // reduced once. Each term is below q^2 < 2^124 (primes below 2^62), so 8 terms stay
         // below 2^127; longer sums are reduced every 8 digits.
         let inner = |limbs: usize,
+                     plans: &[crate::math::ntt::NttPlan],
                      moduli: &[Modulus],
                      part: &dyn Fn(&PolyQP) -> &Poly<Ntt>,
                      key_part: &KeyPart|
@@ -223,6 +236,23 @@ impl Parameters {
             for (j, m) in moduli.iter().enumerate().take(limbs) {
                 let r = j * n..(j + 1) * n;
                 let (o0, o1) = (&mut out0[r.clone()], &mut out1[r.clone()]);
+                if let Some(lanes) = plans[j].lanes() {
+                    // IFMA: a lazy two-word dot product over the digits (`math::ntt::lanes`).
+                    let xs: Vec<&[u64]> = digits
+                        .iter()
+                        .map(|&d| &part(&dig.digits[d]).residues()[r.clone()])
+                        .collect();
+                    let bs: Vec<&[u64]> = digits
+                        .iter()
+                        .map(|&d| &key_part(&key.digits[d], false).residues()[r.clone()])
+                        .collect();
+                    let as_: Vec<&[u64]> = digits
+                        .iter()
+                        .map(|&d| &key_part(&key.digits[d], true).residues()[r.clone()])
+                        .collect();
+                    lanes.dot2(o0, o1, &xs, &bs, &as_);
+                    continue;
+                }
                 for chunk in digits.chunks(8) {
                     acc0.fill(0);
                     acc1.fill(0);
@@ -248,12 +278,14 @@ impl Parameters {
         };
         let (q0, q1) = inner(
             level,
+            rl.ctx_q().plans(),
             self.moduli(),
             &|d: &PolyQP| &d.q,
             &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.q } else { &k.0.q },
         );
         let (p0, p1) = inner(
             k_p,
+            rl.ctx_p().plans(),
             rl.ctx_p().moduli(),
             &|d: &PolyQP| &d.p,
             &|k: &(PolyQP, PolyQP), a: bool| if a { &k.1.p } else { &k.0.p },
@@ -298,7 +330,7 @@ impl Parameters {
                 }
             }
         }
-        let mut conv = take(level * n);
+        let mut conv = take_dirty(level * n);
         t.conv.convert_exact(&xp, &mut conv)?;
         let moduli = self.moduli();
         let plans = rl.ctx_q().plans();

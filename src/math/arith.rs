@@ -59,6 +59,29 @@ pub(crate) fn mul_scalar_assign(a: &mut [u64], w: u64, w_shoup: u64, q: u64) {
     }
 }
 
+/// `out[i] = c[i] mod q` for small signed values `|c[i]| < q` (errors, ternary secrets):
+/// `c + q` when `c < 0`, selected with the sign mask (branch-free, constant time).
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+pub(crate) fn lift_small(out: &mut [u64], c: &[i64], q: u64) {
+    debug_assert_eq!(out.len(), c.len());
+    for (o, &x) in out.iter_mut().zip(c) {
+        debug_assert!(x.unsigned_abs() < q);
+        let neg = x.cast_unsigned() >> 63;
+        *o = x.cast_unsigned().wrapping_add(q & 0u64.wrapping_sub(neg));
+    }
+}
+
+/// Small signed coefficients (`|c| < q` for every prime) in limb-major RNS form over `moduli`
+/// ([`lift_small`] per limb): the same residues as `math::sampling::lift_signed`, vectorised.
+pub(crate) fn lift_small_rns(c: &[i64], moduli: &[Modulus]) -> zeroize::Zeroizing<Vec<u64>> {
+    let n = c.len();
+    let mut out = zeroize::Zeroizing::new(vec![0u64; n * moduli.len()]);
+    for (limb, q) in out.chunks_exact_mut(n.max(1)).zip(moduli) {
+        lift_small(limb, c, q.value());
+    }
+    out
+}
+
 /// `a[i] = a[i] * b[i] mod q` (Barrett on the 128-bit product).
 pub(crate) fn mul_assign(a: &mut [u64], b: &[u64], q: &Modulus) {
     debug_assert_eq!(a.len(), b.len());
@@ -87,6 +110,25 @@ mod tests {
         (1 << 62) - 57,
     ];
 
+    #[test]
+    fn lift_matches_the_rns_samplers() {
+        use crate::math::sampling::{gaussian, gaussian_rns, ternary, ternary_rns};
+        use rand_chacha::ChaCha20Rng;
+        use rand_core::SeedableRng;
+        let moduli: Vec<Modulus> = PRIMES.iter().map(|&q| Modulus::new(q).unwrap()).collect();
+        let n = 1024;
+        let mut r1 = ChaCha20Rng::seed_from_u64(7);
+        let mut r2 = ChaCha20Rng::seed_from_u64(7);
+        assert_eq!(
+            *gaussian_rns(&mut r1, &moduli, n).unwrap(),
+            *lift_small_rns(&gaussian(&mut r2, n).unwrap(), &moduli)
+        );
+        assert_eq!(
+            *ternary_rns(&mut r1, &moduli, n).unwrap(),
+            *lift_small_rns(&ternary(&mut r2, n).unwrap(), &moduli)
+        );
+    }
+
     proptest! {
         #[test]
         fn slices_match_u128(qi in 0..PRIMES.len(), raw in proptest::collection::vec((any::<u64>(), any::<u64>(), any::<u64>()), 0..70), w in any::<u64>()) {
@@ -111,6 +153,9 @@ mod tests {
             for i in 0..a.len() { prop_assert_eq!(u128::from(x[i]), u128::from(a[i]) * u128::from(b[i]) % q128); }
             let mut x = c.clone(); mul_add_assign(&mut x, &a, &b, &m);
             for i in 0..a.len() { prop_assert_eq!(u128::from(x[i]), (u128::from(c[i]) + u128::from(a[i]) * u128::from(b[i])) % q128); }
+            let small: Vec<i64> = raw.iter().map(|t| (t.0 % 41).cast_signed() - 20).collect();
+            let mut x = vec![0u64; small.len()]; lift_small(&mut x, &small, q);
+            for i in 0..small.len() { prop_assert_eq!(x[i], m.reduce_i64(small[i])); }
         }
     }
 }

@@ -331,6 +331,17 @@ impl<R: Representation> Poly<R> {
         Ok(())
     }
 
+    /// Limbs with their prime and NTT plan (whose IFMA kernels, when present, serve the
+    /// element-wise products).
+    fn limbs_plans_mut(&mut self) -> impl Iterator<Item = (&mut [u64], &Modulus, &NttPlan)> {
+        let n = self.ctx.n;
+        let ctx = &*self.ctx;
+        self.data
+            .chunks_exact_mut(n)
+            .zip(ctx.moduli.iter().zip(ctx.plans.iter()))
+            .map(|(a, (q, p))| (a, q, p))
+    }
+
     fn limbs_mut(&mut self) -> impl Iterator<Item = (&mut [u64], &Modulus)> {
         let n = self.ctx.n;
         self.data.chunks_exact_mut(n).zip(self.ctx.moduli.iter())
@@ -399,9 +410,12 @@ impl<R: Representation> Poly<R> {
     /// Multiplies by an integer scalar `c` (reduced modulo each prime). Valid in both
     /// representations because the transforms are linear.
     pub fn mul_scalar_assign(&mut self, c: u64) {
-        for (a, q) in self.limbs_mut() {
+        for (a, q, plan) in self.limbs_plans_mut() {
             let w = q.reduce(c);
-            arith::mul_scalar_assign(a, w, q.shoup(w), q.value());
+            match plan.lanes() {
+                Some(l) => l.mul_const_assign(a, w, l.companion(w)),
+                None => arith::mul_scalar_assign(a, w, q.shoup(w), q.value()),
+            }
         }
     }
 
@@ -422,8 +436,11 @@ impl<R: Representation> Poly<R> {
                 what: "RNS scalar residue not below its prime",
             });
         }
-        for ((a, q), &w) in self.limbs_mut().zip(c) {
-            arith::mul_scalar_assign(a, w, q.shoup(w), q.value());
+        for ((a, q, plan), &w) in self.limbs_plans_mut().zip(c) {
+            match plan.lanes() {
+                Some(l) => l.mul_const_assign(a, w, l.companion(w)),
+                None => arith::mul_scalar_assign(a, w, q.shoup(w), q.value()),
+            }
         }
         Ok(())
     }
@@ -485,6 +502,30 @@ impl Poly<Coeff> {
         Ok(p)
     }
 
+    /// Lifts small signed coefficients (`|c| < q_i` for every prime used, e.g. errors and
+    /// ternary values) into the first `limbs` primes of `ctx`, branch-free (the same residues as
+    /// [`Poly::from_signed`], vectorised).
+    pub(crate) fn from_small(ctx: &Arc<Context>, limbs: usize, coeffs: &[i64]) -> Self {
+        let n = ctx.n;
+        debug_assert!(coeffs.len() == n && limbs >= 1 && limbs <= ctx.len());
+        let mut data = vec![0u64; limbs * n];
+        for (limb, q) in data.chunks_exact_mut(n).zip(&ctx.moduli) {
+            arith::lift_small(limb, coeffs, q.value());
+        }
+        Self::from_raw(ctx, limbs, data)
+    }
+
+    /// `self += c` for small signed coefficients `c` (`|c| < q_i`), branch-free.
+    pub(crate) fn add_small_assign(&mut self, coeffs: &[i64]) {
+        debug_assert_eq!(coeffs.len(), self.ctx.n);
+        let mut tmp = vec![0u64; self.ctx.n];
+        for (a, q) in self.limbs_mut() {
+            arith::lift_small(&mut tmp, coeffs, q.value());
+            arith::add_assign(a, &tmp, q.value());
+        }
+        zeroize::Zeroize::zeroize(&mut tmp);
+    }
+
     /// Forward NTT of every limb.
     pub fn into_ntt(self) -> Poly<Ntt> {
         self.transform(NttPlan::forward)
@@ -498,14 +539,17 @@ impl Poly<Coeff> {
         let k = self.galois_exponent(k)?;
         let n = self.ctx.n;
         let mut out = self.clone();
+        let mask = 2 * n - 1;
         for ((dst, q), src) in out.limbs_mut().zip(self.data.chunks_exact(n)) {
-            for (i, &c) in src.iter().enumerate() {
-                let j = (i * k) % (2 * n);
+            // j = i·k mod 2N, stepped by k (no division per coefficient).
+            let mut j = 0usize;
+            for &c in src {
                 if j < n {
                     dst[j] = c;
                 } else {
                     dst[j - n] = q.neg(c);
                 }
+                j = (j + k) & mask;
             }
         }
         Ok(out)
@@ -525,8 +569,52 @@ impl Poly<Ntt> {
     pub fn mul_assign(&mut self, other: &Self) -> Result<()> {
         self.check(other)?;
         let n = self.ctx.n;
-        for ((a, q), b) in self.limbs_mut().zip(other.data.chunks_exact(n)) {
-            arith::mul_assign(a, b, q);
+        for ((a, q, plan), b) in self.limbs_plans_mut().zip(other.data.chunks_exact(n)) {
+            match plan.lanes() {
+                Some(l) => l.mul_assign(a, b),
+                None => arith::mul_assign(a, b, q),
+            }
+        }
+        Ok(())
+    }
+
+    /// The tensor of `(a0, a1)` and `(b0, b1)` in place, in one pass over the slots:
+    /// `a0 <- a0·b0`, `b0 <- a0·b1 + a1·b0`, `a1 <- a1·b1`.
+    ///
+    /// # Errors
+    /// As [`Poly::add_assign`], for any pair of operands.
+    pub(crate) fn tensor_assign(
+        a0: &mut Self,
+        a1: &mut Self,
+        b0: &mut Self,
+        b1: &Self,
+    ) -> Result<()> {
+        a0.check(a1)?;
+        a0.check(b0)?;
+        a0.check(b1)?;
+        let n = a0.ctx.n;
+        let ctx = Arc::clone(&a0.ctx);
+        for ((((x0, x1), y0), y1), (q, plan)) in a0
+            .data
+            .chunks_exact_mut(n)
+            .zip(a1.data.chunks_exact_mut(n))
+            .zip(b0.data.chunks_exact_mut(n))
+            .zip(b1.data.chunks_exact(n))
+            .zip(ctx.moduli.iter().zip(&ctx.plans))
+        {
+            match plan.lanes() {
+                Some(l) => l.tensor_assign(x0, x1, y0, y1),
+                None => {
+                    for (((u0, u1), v0), &v1) in
+                        x0.iter_mut().zip(x1.iter_mut()).zip(y0.iter_mut()).zip(y1)
+                    {
+                        let d1 = q.add(q.mul(*u0, v1), q.mul(*u1, *v0));
+                        *u0 = q.mul(*u0, *v0);
+                        *u1 = q.mul(*u1, v1);
+                        *v0 = d1;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -549,12 +637,15 @@ impl Poly<Ntt> {
         self.check(a)?;
         self.check(b)?;
         let n = self.ctx.n;
-        for (((acc, q), x), y) in self
-            .limbs_mut()
+        for (((acc, q, plan), x), y) in self
+            .limbs_plans_mut()
             .zip(a.data.chunks_exact(n))
             .zip(b.data.chunks_exact(n))
         {
-            arith::mul_add_assign(acc, x, y, q);
+            match plan.lanes() {
+                Some(l) => l.mul_add_assign(acc, x, y),
+                None => arith::mul_add_assign(acc, x, y, q),
+            }
         }
         Ok(())
     }
@@ -577,12 +668,15 @@ impl Poly<Ntt> {
             }
         }
         let n = self.ctx.n;
-        for (((acc, q), x), y) in self
-            .limbs_mut()
+        for (((acc, q, plan), x), y) in self
+            .limbs_plans_mut()
             .zip(a.data.chunks_exact(n))
             .zip(b.data.chunks_exact(n))
         {
-            arith::mul_add_assign(acc, x, y, q);
+            match plan.lanes() {
+                Some(l) => l.mul_add_assign(acc, x, y),
+                None => arith::mul_add_assign(acc, x, y, q),
+            }
         }
         Ok(())
     }
@@ -605,13 +699,17 @@ impl Poly<Ntt> {
                 bit_reverse(src, log_n)
             })
             .collect();
-        let mut out = self.clone();
-        for (dst, src) in out.data.chunks_exact_mut(n).zip(self.data.chunks_exact(n)) {
-            for (d, &p) in dst.iter_mut().zip(&perm) {
-                *d = src[p];
-            }
+        // Gathered straight into the output (no copy of `self` first).
+        let mut data = Vec::with_capacity(self.data.len());
+        for src in self.data.chunks_exact(n) {
+            data.extend(perm.iter().map(|&p| src[p]));
         }
-        Ok(out)
+        Ok(Self {
+            ctx: Arc::clone(&self.ctx),
+            limbs: self.limbs,
+            data,
+            _repr: PhantomData,
+        })
     }
 }
 

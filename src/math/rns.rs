@@ -67,6 +67,7 @@
 
 use crate::error::{Error, Result};
 use crate::math::modulus::Modulus;
+use crate::math::ntt::{lanes_for, Lanes};
 use core::cmp::Ordering;
 use core::fmt;
 use multiversion::multiversion;
@@ -718,6 +719,12 @@ pub struct BaseConverter {
     inv_q: Vec<f64>,
     /// Bound on the error of the `f64` sum in `convert_exact`.
     exact_error: f64,
+    /// Per target prime: the IFMA dot-product kernel, when every source prime and this target
+    /// are below `2^50` and the IFMA backend is chosen for the target (`math::ntt::lanes_for`).
+    lanes: Vec<Option<Lanes>>,
+    /// Per source prime: its IFMA kernels (when every source prime is below `2^50`) and the
+    /// 52-bit companion of `(Q/q_i)^{-1}`, for the first step `y_i = [x_i (Q/q_i)^{-1}]_{q_i}`.
+    from_lanes: Vec<Option<(Lanes, u64)>>,
 }
 
 impl BaseConverter {
@@ -766,6 +773,21 @@ impl BaseConverter {
                 reason: "too many primes for the floating-point correction",
             });
         }
+        let small_from = from.moduli.iter().all(|q| q.bits() <= 50);
+        let from_lanes = from
+            .moduli
+            .iter()
+            .zip(&from.qhat_inv)
+            .map(|(q, &w)| {
+                let l = if small_from { lanes_for(q) } else { None }?;
+                Some((l, l.companion(w)))
+            })
+            .collect();
+        let lanes = to
+            .moduli
+            .iter()
+            .map(|p| if small_from { lanes_for(p) } else { None })
+            .collect();
         Ok(Self {
             from: from.clone(),
             to: to.clone(),
@@ -773,6 +795,8 @@ impl BaseConverter {
             weights_shoup,
             inv_q,
             exact_error,
+            lanes,
+            from_lanes,
         })
     }
 
@@ -843,13 +867,17 @@ impl BaseConverter {
             for (i, q) in self.from.moduli.iter().enumerate() {
                 let limb = &input[i * n + c0..i * n + c0 + len];
                 debug_assert!(limb.iter().all(|&x| x < q.value()));
-                mul_shoup_block(
-                    &mut y[i * BLOCK..i * BLOCK + len],
-                    limb,
-                    self.from.qhat_inv[i],
-                    self.from.qhat_inv_shoup[i],
-                    q.value(),
-                );
+                let yi = &mut y[i * BLOCK..i * BLOCK + len];
+                match &self.from_lanes[i] {
+                    Some((l, ws)) => l.mul_const(yi, limb, self.from.qhat_inv[i], *ws),
+                    None => mul_shoup_block(
+                        yi,
+                        limb,
+                        self.from.qhat_inv[i],
+                        self.from.qhat_inv_shoup[i],
+                        q.value(),
+                    ),
+                }
             }
             if exact {
                 let (ys, v) = y.split_at_mut(k * BLOCK);
@@ -857,15 +885,20 @@ impl BaseConverter {
             }
             for (j, p) in self.to.moduli.iter().enumerate() {
                 let row = j * stride..j * stride + terms;
-                dot_block(
-                    &mut output[j * n + c0..j * n + c0 + len],
-                    &y,
-                    BLOCK,
-                    &self.weights[row.clone()],
-                    &self.weights_shoup[row],
-                    0,
-                    p.value(),
-                );
+                let out = &mut output[j * n + c0..j * n + c0 + len];
+                match &self.lanes[j] {
+                    // Rows below 2^50: y_i < q_i, and v <= k.
+                    Some(l) => l.dot(out, &y, BLOCK, &self.weights[row], 0),
+                    None => dot_block(
+                        out,
+                        &y,
+                        BLOCK,
+                        &self.weights[row.clone()],
+                        &self.weights_shoup[row],
+                        0,
+                        p.value(),
+                    ),
+                }
             }
             c0 += len;
         }
@@ -920,6 +953,11 @@ pub struct ScaleDown {
     p_inv_shoup: Vec<u64>,
     /// `l = 1` path: `[h P^{-1} - 1]_{q_j}`.
     c_minus_one: Vec<u64>,
+    /// IFMA dot-product kernels (`math::ntt::lanes_for`) for the Garner digits (per dropped
+    /// prime) and the outputs (per remaining prime), when every dropped prime and the prime
+    /// concerned are below `2^50`.
+    garner_lanes: Vec<Option<Lanes>>,
+    out_lanes: Vec<Option<Lanes>>,
 }
 
 impl ScaleDown {
@@ -986,7 +1024,13 @@ impl ScaleDown {
             p_inv_shoup.push(q.shoup(inv));
             c_minus_one.push(q.sub(c, q.reduce(1)));
         }
+        let small = dropped.iter().all(|p| p.bits() <= 50);
+        let pick = |q: &Modulus| if small { lanes_for(q) } else { None };
+        let garner_lanes = dropped.iter().map(pick).collect();
+        let out_lanes = output.moduli.iter().map(pick).collect();
         Ok(Self {
+            garner_lanes,
+            out_lanes,
             input: basis.clone(),
             output,
             l,
@@ -1112,15 +1156,18 @@ impl ScaleDown {
                 }
                 // d_s = [sum_{t<s} d_t B_{s,t} + z_s A_s]_{p_s}.
                 let g = s * l..=s * l + s;
-                dot_block(
-                    &mut digit[..len],
-                    &buf,
-                    BLOCK,
-                    &self.garner[g.clone()],
-                    &self.garner_shoup[g],
-                    0,
-                    pv,
-                );
+                match &self.garner_lanes[s] {
+                    Some(lanes) => lanes.dot(&mut digit[..len], &buf, BLOCK, &self.garner[g], 0),
+                    None => dot_block(
+                        &mut digit[..len],
+                        &buf,
+                        BLOCK,
+                        &self.garner[g.clone()],
+                        &self.garner_shoup[g],
+                        0,
+                        pv,
+                    ),
+                }
                 buf[s * BLOCK..s * BLOCK + len].copy_from_slice(&digit[..len]);
             }
             let stride = l + 1;
@@ -1138,15 +1185,18 @@ impl ScaleDown {
                 };
                 // [h P^{-1} + sum_s d_s (-M_s P^{-1}) + x_j P^{-1}]_{q_j}.
                 let w = j * stride..(j + 1) * stride;
-                dot_block(
-                    out,
-                    &buf,
-                    BLOCK,
-                    &self.out_w[w.clone()],
-                    &self.out_w_shoup[w],
-                    self.out_c[j],
-                    q.value(),
-                );
+                match &self.out_lanes[j] {
+                    Some(lanes) => lanes.dot(out, &buf, BLOCK, &self.out_w[w], self.out_c[j]),
+                    None => dot_block(
+                        out,
+                        &buf,
+                        BLOCK,
+                        &self.out_w[w.clone()],
+                        &self.out_w_shoup[w],
+                        self.out_c[j],
+                        q.value(),
+                    ),
+                }
             }
             c0 += len;
         }

@@ -200,6 +200,7 @@ impl KeySwitchingKey {
         }
         let seed = random_seed(rng);
         let n = params.degree();
+        let neg_s = Zeroizing::new((sk.s_q().neg(), sk.s_p().neg()));
         let mut digits = Vec::new();
         for (j, (start, end)) in params.digits_at(params.max_level()).into_iter().enumerate() {
             let index = u32::try_from(j).map_err(|_| Error::InvalidOperation {
@@ -219,28 +220,15 @@ impl KeySwitchingKey {
                     crate::math::sampling::uniform_poly(&mut rng_a, params.ctx_p().moduli(), n)?,
                 ),
             };
-            // One integer error polynomial, reduced modulo every prime of Q and P.
-            let all: Vec<_> = params
-                .ctx_q()
-                .moduli()
-                .iter()
-                .chain(params.ctx_p().moduli())
-                .copied()
-                .collect();
-            let e = gaussian_rns(rng, &all, n)?;
-            let split = params.max_level() * n;
+            // One integer error polynomial (the randomness of `gaussian_rns` over Q and P),
+            // lifted into every prime; b = e - a·s with -s precomputed (one pass per part).
+            let e = crate::math::sampling::gaussian(rng, n)?;
             let mut b = PolyQP {
-                q: Poly::from_raw(params.ctx_q(), params.max_level(), e[..split].to_vec())
-                    .into_ntt(),
-                p: Poly::from_raw(params.ctx_p(), params.ctx_p().len(), e[split..].to_vec())
-                    .into_ntt(),
+                q: Poly::from_small(params.ctx_q(), params.max_level(), &e).into_ntt(),
+                p: Poly::from_small(params.ctx_p(), params.ctx_p().len(), &e).into_ntt(),
             };
-            let mut as_q = a.q.mul(sk.s_q())?;
-            let mut as_p = a.p.mul(sk.s_p())?;
-            b.q.sub_assign(&as_q)?;
-            b.p.sub_assign(&as_p)?;
-            as_q.zeroize();
-            as_p.zeroize();
+            b.q.mul_add_assign(&a.q, &neg_s.0)?;
+            b.p.mul_add_assign(&a.p, &neg_s.1)?;
             // + P·T_j·s': P·s' on the primes of digit j, nothing elsewhere.
             let moduli = params.ctx_q().moduli();
             let bq = b.q.residues_mut();

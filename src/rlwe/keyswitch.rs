@@ -128,3 +128,80 @@ impl RlweParams {
         Ok(Poly::from_raw(self.ctx_q(), level, out))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::math::poly::Ntt;
+    use crate::math::primes::ntt_primes;
+    use crate::math::sampling::{gaussian_rns, seeded_rng, uniform_poly, Domain};
+    use crate::params::SecurityLevel;
+    use crate::rlwe::{RelinearizationKey, SecretKey, DOMAIN_KEY_SWITCH};
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::{RngCore, SeedableRng};
+
+    /// Key-switching keys are the textbook `b_j = -a_j s + e_j + P·T_j·s'` with `a_j` and
+    /// `e_j` drawn exactly as before the generation was optimised (uniform `a_j` from the seed,
+    /// `e_j` from `gaussian_rns` over `Q ∪ P`): same randomness, same residues.
+    #[test]
+    fn key_generation_matches_the_reference() {
+        for (l, k, dnum) in [(4, 1, 4), (5, 2, 2), (3, 1, 1)] {
+            let primes = ntt_primes(50, 256, l + k).unwrap();
+            let params = RlweParams::new(
+                256,
+                &primes[..l],
+                &primes[l..],
+                dnum,
+                SecurityLevel::InsecureForTesting,
+            )
+            .unwrap();
+            let mut rng = ChaCha20Rng::seed_from_u64(11);
+            let sk = SecretKey::generate(&params, &mut rng).unwrap();
+            let mut r2 = rng.clone();
+            let rlk = RelinearizationKey::generate(&sk, &mut rng).unwrap();
+            // Reference.
+            let s2 = sk.s_q().mul(sk.s_q()).unwrap();
+            let mut seed = [0u8; 32];
+            r2.fill_bytes(&mut seed);
+            assert_eq!(&seed, rlk.key().seed());
+            let n = 256;
+            let all: Vec<_> = params
+                .ctx_q()
+                .moduli()
+                .iter()
+                .chain(params.ctx_p().moduli())
+                .copied()
+                .collect();
+            for (j, (start, end)) in params.digits_at(l).into_iter().enumerate() {
+                let mut ra = seeded_rng(
+                    &seed,
+                    Domain::new(DOMAIN_KEY_SWITCH, u32::try_from(j).unwrap()),
+                );
+                let aq = uniform_poly(&mut ra, params.ctx_q().moduli(), n).unwrap();
+                let ap = uniform_poly(&mut ra, params.ctx_p().moduli(), n).unwrap();
+                let e = gaussian_rns(&mut r2, &all, n).unwrap();
+                let aq = Poly::<Ntt>::from_raw(params.ctx_q(), l, aq);
+                let ap = Poly::<Ntt>::from_raw(params.ctx_p(), k, ap);
+                let mut bq =
+                    Poly::<Coeff>::from_raw(params.ctx_q(), l, e[..l * n].to_vec()).into_ntt();
+                let mut bp =
+                    Poly::<Coeff>::from_raw(params.ctx_p(), k, e[l * n..].to_vec()).into_ntt();
+                bq.sub_assign(&aq.mul(sk.s_q()).unwrap()).unwrap();
+                bp.sub_assign(&ap.mul(sk.s_p()).unwrap()).unwrap();
+                let data = bq.residues_mut();
+                for i in start..end {
+                    let q = &params.ctx_q().moduli()[i];
+                    let w = params.p_mod_q()[i];
+                    for c in 0..n {
+                        let x = &mut data[i * n + c];
+                        *x = q.add(*x, q.mul(s2.residues()[i * n + c], w));
+                    }
+                }
+                let (b, a) = &rlk.key().digits[j];
+                assert_eq!((&a.q, &a.p), (&aq, &ap));
+                assert_eq!((&b.q, &b.p), (&bq, &bp), "digit {j}");
+            }
+        }
+    }
+}

@@ -19,8 +19,13 @@
 //! A plan picks one [`Backend`] when it is built, from run-time CPU detection and the size of
 //! `q` (or from `MIGRATIONFHE_BACKEND`). All backends compute the same transform and return fully
 //! reduced values, so their outputs are bit-identical; `tests/backends.rs` checks this on every
-//! backend the CPU offers. Only the kernel files `avx2.rs`, `avx512.rs` and `ifma.rs` may use
-//! `unsafe`.
+//! backend the CPU offers. Only the SIMD kernel files `avx2.rs`, `avx512.rs`, `ifma.rs` and
+//! `lanes.rs` may use `unsafe`.
+//!
+//! `lanes.rs` holds IFMA kernels for the ring's element-wise work (pointwise products,
+//! multiply-accumulate, RNS dot products) modulo primes below `2^50`; a plan on the IFMA backend
+//! carries them, and `math::poly`, `math::rns` and key switching use them where every operand
+//! fits. They return the same canonical values as the portable loops.
 
 use crate::error::{Error, Result};
 use crate::math::modulus::Modulus;
@@ -34,7 +39,70 @@ mod avx2;
 mod avx512;
 #[cfg(target_arch = "x86_64")]
 mod ifma;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) use lanes::Lanes;
+
+/// Stand-in for the IFMA element-wise kernels where they cannot exist: never constructed.
+#[cfg(not(target_arch = "x86_64"))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lanes {}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(clippy::unused_self, dead_code)]
+impl Lanes {
+    pub(crate) fn mul_assign(&self, _: &mut [u64], _: &[u64]) {
+        match *self {}
+    }
+    pub(crate) fn mul_add_assign(&self, _: &mut [u64], _: &[u64], _: &[u64]) {
+        match *self {}
+    }
+    pub(crate) fn dot(&self, _: &mut [u64], _: &[u64], _: usize, _: &[u64], _: u64) {
+        match *self {}
+    }
+    pub(crate) fn tensor_assign(&self, _: &mut [u64], _: &mut [u64], _: &mut [u64], _: &[u64]) {
+        match *self {}
+    }
+    pub(crate) fn companion(&self, _: u64) -> u64 {
+        match *self {}
+    }
+    pub(crate) fn mul_const(&self, _: &mut [u64], _: &[u64], _: u64, _: u64) {
+        match *self {}
+    }
+    pub(crate) fn mul_const_assign(&self, _: &mut [u64], _: u64, _: u64) {
+        match *self {}
+    }
+    pub(crate) fn dot2(
+        &self,
+        _: &mut [u64],
+        _: &mut [u64],
+        _: &[&[u64]],
+        _: &[&[u64]],
+        _: &[&[u64]],
+    ) {
+        match *self {}
+    }
+}
+
+/// The IFMA element-wise kernels for `q`, when the NTT backend chosen for `q` (run-time
+/// detection or `MIGRATIONFHE_BACKEND`, as for [`NttPlan::new`]) is [`Backend::Ifma`]; `None`
+/// otherwise (the portable loops then run). Both compute the same canonical values.
+pub(crate) fn lanes_for(q: &Modulus) -> Option<Lanes> {
+    if Backend::detect(q).ok()? != Backend::Ifma {
+        return None;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        ifma::Ifma::detect().map(|t| Lanes::new(t, q.value()))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        None
+    }
+}
 
 /// Smallest supported transform length.
 pub const MIN_DEGREE: usize = 2;
@@ -253,6 +321,8 @@ pub struct NttPlan {
     tables: Tables,
     kernel: Kernel,
     backend: Backend,
+    /// The IFMA element-wise kernels for this prime, present exactly when the backend is IFMA.
+    lanes: Option<Lanes>,
 }
 
 impl NttPlan {
@@ -284,6 +354,7 @@ impl NttPlan {
         let m = Modulus::new(q)?;
         backend.check(&m)?;
         let tables = Tables::new(n, m)?;
+        let mut lanes = None;
         let kernel = match backend {
             Backend::Scalar => Kernel::Scalar,
             #[cfg(target_arch = "x86_64")]
@@ -297,10 +368,11 @@ impl NttPlan {
                 &tables,
             )),
             #[cfg(target_arch = "x86_64")]
-            Backend::Ifma => Kernel::Ifma(ifma::IfmaTables::new(
-                unavailable(ifma::Ifma::detect(), backend)?,
-                &tables,
-            )),
+            Backend::Ifma => {
+                let token = unavailable(ifma::Ifma::detect(), backend)?;
+                lanes = Some(Lanes::new(token, q));
+                Kernel::Ifma(ifma::IfmaTables::new(token, &tables))
+            }
             #[cfg(not(target_arch = "x86_64"))]
             _ => {
                 return Err(Error::BackendUnavailable {
@@ -313,12 +385,19 @@ impl NttPlan {
             tables,
             kernel,
             backend,
+            lanes,
         })
     }
 
     /// The backend this plan runs on.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The IFMA element-wise kernels for this plan's prime (present exactly when the backend
+    /// is [`Backend::Ifma`]).
+    pub(crate) fn lanes(&self) -> Option<&Lanes> {
+        self.lanes.as_ref()
     }
 
     /// Transform length `n`.

@@ -1,0 +1,97 @@
+//! Scale (BFV): collective public and relinearisation keys with 196 parties at N = 2^14 (the
+//! count preset `n16384_count_t31bit`, with threshold headroom): a product decrypts correctly
+//! at lambda = 40, and the noise measured through an unsmudged collective decryption (the ideal
+//! key is never formed) stays within the public collective estimate.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+mod threshold_support;
+
+use migrationfhe::bfv;
+use migrationfhe::threshold::{ActiveSet, BfvDecryption, DecryptionPolicy, DecryptionShare};
+use threshold_support::Group;
+
+const PARTIES: u32 = 196;
+
+fn shares_of(
+    g: &mut Group,
+    set: &ActiveSet,
+    input: &migrationfhe::threshold::DecryptionInput,
+) -> Vec<DecryptionShare> {
+    set.ids()
+        .iter()
+        .map(|&id| {
+            let i = g.index(id);
+            g.secrets[i]
+                .active(set)
+                .unwrap()
+                .decryption_share(input, &mut g.logs[i], &mut g.rng)
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn bfv_196_parties_n16384() {
+    let params = bfv::Parameters::n16384_count_t31bit().unwrap();
+    let t = params.plaintext_modulus();
+    let mut g = Group::new(params.ring(), PARTIES, 196);
+    let set = g.all();
+    let t0 = std::time::Instant::now();
+    let pk = g.public_key(&set, b"scale/pk");
+    let t1 = std::time::Instant::now();
+    let rlk = g.relin_key(&set, b"scale/rlk");
+    eprintln!("bfv 196: pk {:?} rlk {:?}", t1 - t0, t1.elapsed());
+    let n = params.degree();
+    let x: Vec<u64> = (0..n as u64).map(|j| (j * 7919) % 40_000).collect();
+    let y: Vec<u64> = (0..n as u64).map(|j| (j * 104_729 + 5) % 40_000).collect();
+    let enc = |v: &[u64], g: &mut Group| {
+        bfv::Ciphertext::encrypt_pk(
+            &pk,
+            &bfv::Plaintext::encode(&params, v).unwrap(),
+            &mut g.rng,
+        )
+        .unwrap()
+    };
+    let (cx, cy) = (enc(&x, &mut g), enc(&y, &mut g));
+    let ev = bfv::Evaluator::new(&params);
+    let prod = ev.multiply_relin(&cx, &cy, &rlk).unwrap();
+    let want: Vec<u64> = x.iter().zip(&y).map(|(a, b)| a * b % t).collect();
+    let want_pt = bfv::Plaintext::encode(&params, &want).unwrap();
+    // Noise under the collective key, measured without smudging, within the estimate.
+    for (ct, m) in [
+        (&cx, bfv::Plaintext::encode(&params, &x).unwrap()),
+        (&prod, want_pt.clone()),
+    ] {
+        // Measured at the ciphertext's own level (below it the switch's rounding dominates).
+        let policy =
+            DecryptionPolicy::insecure_no_smudging_for_testing().with_min_level(ct.level());
+        let dec = BfvDecryption::new(ct, &set, &policy).unwrap();
+        let shares = shares_of(&mut g, &set, dec.input());
+        let measured = dec.combined_noise_log2_vartime(&set, &shares, &m).unwrap();
+        let bound = dec.noise_bound_log2();
+        eprintln!(
+            "bfv 196 parties: level {} measured log2|nu| = {measured:.1}, bound {bound:.1}",
+            dec.input().level()
+        );
+        assert!(
+            measured <= bound,
+            "measured {measured} above the bound {bound}"
+        );
+    }
+    // Decryption at lambda = 40 (a fresh product: its c1 was not shared yet).
+    let prod2 = ev.multiply_relin(&cy, &cx, &rlk).unwrap();
+    let dec = BfvDecryption::new(&prod2, &set, &DecryptionPolicy::default()).unwrap();
+    eprintln!(
+        "bfv 196 parties: lambda 40 decrypts at level {} of {} with {}-bit smudging",
+        dec.input().level(),
+        prod2.level(),
+        dec.input().smudging_bits()
+    );
+    let shares = shares_of(&mut g, &set, dec.input());
+    assert_eq!(dec.combine(&set, &shares).unwrap().decode().unwrap(), want);
+}
