@@ -122,3 +122,44 @@ fn abel_sander_plain_stand_in_all_checks() {
     flows::verify(&be, &spec, t31(), &subs, &eval.transcript).unwrap();
     println!("plain ops: {}", eval.counts);
 }
+
+#[test]
+fn abel_sander_bfv_one_period_region_check() {
+    use migrationfhe::analytics::{BfvBackend, BfvEncryptor, BfvSecretKeyDecryptor};
+    use migrationfhe::bfv;
+    use migrationfhe::rlwe::{PublicKey, SecretKey};
+    let d = AbelSander::load(&data_dir()).unwrap();
+    let mut spec = abel_sander_spec(&d, vec![]);
+    spec.periods.truncate(1);
+    let params = bfv::Parameters::n16384_count_t31bit().unwrap();
+    let t = params.plaintext_modulus();
+    // Plan the rotations on the stand-in.
+    let plain = PlainInt::like_bfv(&params).unwrap();
+    let psubs = submit(&plain, &plain, &spec, &d.flows);
+    flows::evaluate(&plain, &spec, t, &psubs).unwrap();
+    let steps: Vec<i64> = plain
+        .counter()
+        .rotation_steps()
+        .iter()
+        .map(|&s| s as i64)
+        .collect();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+    let sk = SecretKey::generate(params.ring(), &mut rng).unwrap();
+    let pk = PublicKey::generate(&sk, &mut rng).unwrap();
+    let now = std::time::Instant::now();
+    let gk = bfv::GaloisKeys::for_rotations(&sk, &steps, plain.counter().used_row_swap(), &mut rng)
+        .unwrap();
+    println!("{} galois keys in {:?}", steps.len(), now.elapsed());
+    let be = BfvBackend::new(&params, gk, None);
+    let enc = BfvEncryptor::new(&params, pk);
+    let now = std::time::Instant::now();
+    let subs = submit(&be, &enc, &spec, &d.flows);
+    println!("{} submissions in {:?}", subs.len(), now.elapsed());
+    let now = std::time::Instant::now();
+    let eval = flows::evaluate(&be, &spec, t, &subs).unwrap();
+    println!("evaluate in {:?}: {}", now.elapsed(), eval.counts);
+    let dec = BfvSecretKeyDecryptor::new(sk);
+    let res = FlowResults::open(&be, &dec, &spec, &eval).unwrap();
+    let want: Vec<i64> = d.region_flows[0].iter().map(|&x| x as i64).collect();
+    assert_eq!(res.periods[0].groups[0].1, want);
+}

@@ -81,8 +81,8 @@ pub struct FlowSpec {
     pub periods: Vec<String>,
     /// The agencies (their members partition the nodes).
     pub agencies: Vec<AgencySpec>,
-    /// Aggregation levels, coarse to fine or fine to coarse; the layout is built from the
-    /// first one, every other must nest in it.
+    /// Aggregation levels; the layout is built from the first one (the finest), every other
+    /// must nest in it as runs of consecutive group ids.
     pub levels: Vec<Level>,
     /// Declared corridors `(origin, destination)` for return flows.
     pub corridors: Vec<(usize, usize)>,
@@ -375,18 +375,31 @@ pub fn evaluate<B: SlotBackend<Value = i64>>(
             mats.push(m);
         }
         let (fwd, rev) = (&mats[0], &mats[1]);
+        let ffold = layout.fold(be, fwd)?;
+        let rfold = layout.fold(be, rev)?;
+        tr.operation(
+            be,
+            "fold",
+            "forward;reverse",
+            &[ffold.clone(), rfold.clone()],
+        );
         for level in &spec.levels {
-            let (cts, slots) = layout.group_sums(be, fwd, &level.grouping)?;
-            tr.operation(be, "group_sums", &format!("level={}", level.name), &cts);
+            let (ct, slots) = layout.group_sums(be, &ffold, &level.grouping)?;
+            tr.operation(
+                be,
+                "group_sums",
+                &format!("level={}", level.name),
+                std::slice::from_ref(&ct),
+            );
             declare(
                 &mut tr,
                 format!("groups/{}/{pname}", level.name),
-                cts,
-                slots,
+                vec![ct],
+                slots.into_iter().map(|s| (0, s)).collect(),
             );
         }
-        let inflow = layout.column_sums(be, fwd)?;
-        let outflow = layout.column_sums(be, rev)?;
+        let inflow = layout.column_sums(be, &ffold)?;
+        let outflow = layout.column_sums(be, &rfold)?;
         let net = be.sub(&inflow, &outflow)?;
         tr.operation(
             be,

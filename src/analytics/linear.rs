@@ -11,19 +11,20 @@
 //! all segments that need it; the result holds each segment's sum at its start slot and zero
 //! elsewhere.
 //!
-//! ## Matrix layout
+//! ## Matrix layout ("bands")
 //! An `n × n` matrix is stored row-major with row width `n`: origin `o` occupies the `n` slots
-//! from `local(o)·n` of one rotation row, `⌊row_len / n⌋` origins per row; destination `d` is
-//! at column `col(d)`. Columns are sorted by group (the finest public membership table used,
-//! numbered so that coarser tables nest in it), so every group is a contiguous run of columns; origins are packed into rows group by group
-//! (first fit), a group larger than a row filling whole rows and its remainder
-//! starting a fresh row, so the pieces of a split group all start at local index 0 (groups in
-//! id order, so a layout that fits one row keeps the column order and every nested table stays
-//! contiguous). Group
-//! (box) sums then need: destination windows (stride 1), origin windows inside each row
-//! (stride `n`), and moving the partial sums of split groups onto their first piece (a row swap
-//! and/or a rotation, usually none). Column sums add all ciphertexts and both rows first, then
-//! sum one stride-`n` window: `log2(origins per row) + 2` rotations in all.
+//! from `local(o)·n` of one rotation row (`⌊row_len / n⌋` origins per row); destination `d` is
+//! at column `col(d)`. Columns are sorted by group of the finest public membership table used
+//! (numbered so that coarser tables nest in it as runs of ids), so every group is a contiguous
+//! run of columns. Each group `h` also owns a band of `k_h = ⌈size_h / R⌉` consecutive local
+//! indices, and its members are spread over the `R` rows inside that band (`R` the fewest rows
+//! whose bands fit one row). Then *folding* — adding all ciphertexts and, for BFV, the row
+//! swap — puts at local `i` the sum of all origins at local `i`, all of one group; a stride-`n`
+//! window over each band gives the group's flows by destination, and a stride-1 window over
+//! each column group gives the box sums. For the 196 Abel–Sander countries in 10 regions at
+//! `N = 2^14` (41 origins per row) `R = 6` rows (3 ciphertexts), the bands take 37 locals, and
+//! the whole 10 × 10 aggregation costs 1 + 6 + 17 rotations on one ciphertext. Column sums are
+//! one window over all bands of the folded matrix.
 
 use super::backend::{SlotBackend, SlotValue};
 use crate::error::{Error, Result};
@@ -162,18 +163,22 @@ pub struct MatrixLayout {
     place: Vec<(usize, usize)>,
     n_rows: usize,
     groups: Vec<usize>,
+    /// First local index of each group's band, and the band's width.
+    bands: Vec<(usize, usize)>,
 }
 
 /// One ciphertext slot: `(ciphertext index, slot index)`.
 pub type SlotRef = (usize, usize);
 
 impl MatrixLayout {
-    /// The layout for `groups.len()` nodes, node `i` in group `groups[i]` (the coarsest public
-    /// membership table the analyses aggregate by; finer tables must nest in it), for a
-    /// backend with `slots` slots in rows of `row_len`.
+    /// The layout for `groups.len()` nodes, node `i` in group `groups[i]` (`0..g`, the finest
+    /// public membership table the analyses aggregate by, numbered so that coarser tables nest
+    /// in it as runs of consecutive ids), for a backend with `slots` slots in rows of
+    /// `row_len`.
     ///
     /// # Errors
-    /// No nodes; a row shorter than `n`; `row_len` not dividing `slots` into 1 or 2 rows.
+    /// No nodes; a row shorter than `n`; `row_len` not dividing `slots` into 1 or 2 rows; the
+    /// bands do not fit (too many groups for the row).
     pub fn new(groups: &[usize], slots: usize, row_len: usize) -> Result<Self> {
         let n = groups.len();
         if n == 0 {
@@ -188,43 +193,43 @@ impl MatrixLayout {
                 "{n} nodes do not fit one rotation row of {row_len} slots: use a larger ring degree"
             )));
         }
+        let g = groups.iter().max().map_or(0, |&x| x + 1);
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); g];
+        for (i, &h) in groups.iter().enumerate() {
+            members[h].push(i);
+        }
+        if members.iter().any(Vec::is_empty) {
+            return Err(refuse(
+                "an empty group: number the groups 0..g without gaps",
+            ));
+        }
         // Columns sorted by (group, node).
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|&i| (groups[i], i));
         let mut col = vec![0; n];
-        for (c, &i) in order.iter().enumerate() {
+        for (c, &i) in members.iter().flatten().enumerate() {
             col[i] = c;
         }
-        // Members per group in column order; groups by decreasing size.
-        let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for &i in &order {
-            members.entry(groups[i]).or_default().push(i);
+        // Fewest rows whose bands fit.
+        let mut rows = n.div_ceil(per_row);
+        let widths = loop {
+            let w: Vec<usize> = members.iter().map(|m| m.len().div_ceil(rows)).collect();
+            if w.iter().sum::<usize>() <= per_row {
+                break w;
+            }
+            if rows >= n {
+                return Err(refuse("the groups' bands do not fit one rotation row"));
+            }
+            rows += 1;
+        };
+        let mut bands = Vec::with_capacity(g);
+        let mut l0 = 0;
+        for &w in &widths {
+            bands.push((l0, w));
+            l0 += w;
         }
-        let gs: Vec<(usize, Vec<usize>)> = members.into_iter().collect();
-        let mut used: Vec<usize> = Vec::new();
         let mut place = vec![(0, 0); n];
-        for (_, m) in &gs {
-            if m.len() <= per_row {
-                let r = match used.iter().position(|&u| u + m.len() <= per_row) {
-                    Some(r) => r,
-                    None => {
-                        used.push(0);
-                        used.len() - 1
-                    }
-                };
-                for &i in m {
-                    place[i] = (r, used[r]);
-                    used[r] += 1;
-                }
-            } else {
-                for chunk in m.chunks(per_row) {
-                    used.push(0);
-                    let r = used.len() - 1;
-                    for &i in chunk {
-                        place[i] = (r, used[r]);
-                        used[r] += 1;
-                    }
-                }
+        for (h, m) in members.iter().enumerate() {
+            for (j, &i) in m.iter().enumerate() {
+                place[i] = (j % rows, bands[h].0 + j / rows);
             }
         }
         Ok(Self {
@@ -235,8 +240,9 @@ impl MatrixLayout {
             per_row,
             col,
             place,
-            n_rows: used.len(),
+            n_rows: rows,
             groups: groups.to_vec(),
+            bands,
         })
     }
 
@@ -265,18 +271,13 @@ impl MatrixLayout {
         self.groups[i]
     }
 
-    fn row_base(&self, global_row: usize) -> SlotRef {
-        (
-            global_row / self.rows_per_ct,
-            (global_row % self.rows_per_ct) * self.row_len,
-        )
-    }
-
     /// Where cell `(o, d)` lives.
     pub fn cell(&self, o: usize, d: usize) -> SlotRef {
         let (r, local) = self.place[o];
-        let (ct, base) = self.row_base(r);
-        (ct, base + local * self.n + self.col[d])
+        (
+            r / self.rows_per_ct,
+            (r % self.rows_per_ct) * self.row_len + local * self.n + self.col[d],
+        )
     }
 
     /// Packs a matrix given cell by cell into per-ciphertext slot vectors.
@@ -308,35 +309,6 @@ impl MatrixLayout {
         m
     }
 
-    /// Column sums `Σ_o M[o, d]`, node `d` at slot [`column(d)`](Self::column) of the result
-    /// (all other slots zero).
-    ///
-    /// # Errors
-    /// Wrong number of ciphertexts; backend errors.
-    pub fn column_sums<B: SlotBackend>(&self, be: &B, m: &[B::Ct]) -> Result<B::Ct> {
-        self.check(be, m)?;
-        let mut s = m[0].clone();
-        for c in &m[1..] {
-            s = be.add(&s, c)?;
-        }
-        if self.rows_per_ct == 2 && self.n_rows > 1 {
-            let sw = be.swap_rows(&s)?;
-            s = be.add(&s, &sw)?;
-        }
-        let used = self.per_row.min(self.n);
-        let segs: Vec<Segment> = (0..self.n)
-            .map(|c| Segment {
-                ct: 0,
-                start: c,
-                len: used,
-            })
-            .collect();
-        segment_sums(be, std::slice::from_ref(&s), self.n, &segs)?
-            .pop()
-            .flatten()
-            .ok_or_else(|| refuse("empty column sums"))
-    }
-
     fn check<B: SlotBackend>(&self, be: &B, m: &[B::Ct]) -> Result<()> {
         if m.len() != self.n_cts() || be.slots() != self.slots || be.row_len() != self.row_len {
             return Err(refuse(format!(
@@ -350,45 +322,47 @@ impl MatrixLayout {
         Ok(())
     }
 
-    /// Contiguous column range of each group of `grouping` (node -> group id `0..g`).
-    fn column_ranges(&self, grouping: &[usize], g: usize) -> Result<Vec<(usize, usize)>> {
-        let mut ranges: Vec<Option<(usize, usize)>> = vec![None; g];
-        let mut count = vec![0usize; g];
-        for d in 0..self.n {
-            let h = grouping[d];
-            let c = self.col[d];
-            count[h] += 1;
-            ranges[h] = Some(match ranges[h] {
-                None => (c, c),
-                Some((a, b)) => (a.min(c), b.max(c)),
-            });
-        }
-        ranges
-            .into_iter()
-            .zip(count)
-            .map(|(r, k)| match r {
-                Some((a, b)) if b - a + 1 == k => Ok((a, k)),
-                Some(_) => Err(refuse(
-                    "a group is not contiguous in the layout: build the layout from a membership table this grouping nests in",
-                )),
-                None => Err(refuse("an empty group: number the groups 0..g without gaps")),
-            })
-            .collect()
-    }
-
-    /// Box sums `Σ_{o ∈ h, d ∈ g} M[o, d]` for the groups of `grouping` (node -> group
-    /// `0..g`, nested in the layout's table). Returns the result ciphertexts and, for cell
-    /// `(h, g)` at index `h·g_count + g`, where it lies.
+    /// Folds the rows: the sum of all ciphertexts and (two-row schemes) both rows, so local
+    /// block `i` of row 0 holds `Σ_{o at local i} M[o, ·]` (one row swap).
     ///
     /// # Errors
-    /// A grouping that does not nest in the layout's table; backend errors.
-    pub fn group_sums<B: SlotBackend>(
-        &self,
-        be: &B,
-        m: &[B::Ct],
-        grouping: &[usize],
-    ) -> Result<(Vec<B::Ct>, Vec<SlotRef>)> {
+    /// Wrong number of ciphertexts; backend errors.
+    pub fn fold<B: SlotBackend>(&self, be: &B, m: &[B::Ct]) -> Result<B::Ct> {
         self.check(be, m)?;
+        let mut s = m[0].clone();
+        for c in &m[1..] {
+            s = be.add(&s, c)?;
+        }
+        if self.rows_per_ct == 2 && self.n_rows > 1 {
+            let sw = be.swap_rows(&s)?;
+            s = be.add(&s, &sw)?;
+        }
+        Ok(s)
+    }
+
+    /// Column sums `Σ_o M[o, d]` from the [`fold`](Self::fold)ed matrix; node `d` at slot
+    /// [`column(d)`](Self::column) (all other slots zero).
+    ///
+    /// # Errors
+    /// Backend errors.
+    pub fn column_sums<B: SlotBackend>(&self, be: &B, folded: &B::Ct) -> Result<B::Ct> {
+        let used: usize = self.bands.iter().map(|b| b.1).sum();
+        let segs: Vec<Segment> = (0..self.n)
+            .map(|c| Segment {
+                ct: 0,
+                start: c,
+                len: used,
+            })
+            .collect();
+        segment_sums(be, std::slice::from_ref(folded), self.n, &segs)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| refuse("empty column sums"))
+    }
+
+    /// Contiguous column range `(first, width)` of each group of `grouping`, and its band of
+    /// locals `(first, width)`.
+    fn ranges(&self, grouping: &[usize]) -> Result<Vec<((usize, usize), (usize, usize))>> {
         if grouping.len() != self.n {
             return Err(Error::LengthMismatch {
                 expected: self.n,
@@ -396,116 +370,107 @@ impl MatrixLayout {
             });
         }
         let g = grouping.iter().max().map_or(0, |&x| x + 1);
-        let cols = self.column_ranges(grouping, g)?;
-        // 1. destination windows for every used origin slot.
+        let mut cols: Vec<Vec<usize>> = vec![Vec::new(); g];
+        let mut lay: Vec<Vec<usize>> = vec![Vec::new(); g];
+        for d in 0..self.n {
+            cols[grouping[d]].push(self.col[d]);
+            lay[grouping[d]].push(self.groups[d]);
+        }
+        let nest_err = || {
+            refuse("a grouping does not nest in the layout's membership table as runs of consecutive groups: build the layout from the finest table, numbered coarse-major")
+        };
+        let mut out = Vec::with_capacity(g);
+        for h in 0..g {
+            if cols[h].is_empty() {
+                return Err(refuse(
+                    "an empty group: number the groups 0..g without gaps",
+                ));
+            }
+            let (c0, c1) = (
+                *cols[h].iter().min().unwrap_or(&0),
+                *cols[h].iter().max().unwrap_or(&0),
+            );
+            if c1 - c0 + 1 != cols[h].len() {
+                return Err(nest_err());
+            }
+            // every layout group inside h must be wholly inside h
+            lay[h].sort_unstable();
+            lay[h].dedup();
+            for &lg in &lay[h] {
+                if (0..self.n).any(|i| self.groups[i] == lg && grouping[i] != h) {
+                    return Err(nest_err());
+                }
+            }
+            let (l0, l1) = (
+                lay[h].iter().map(|&lg| self.bands[lg].0).min().unwrap_or(0),
+                lay[h]
+                    .iter()
+                    .map(|&lg| self.bands[lg].0 + self.bands[lg].1)
+                    .max()
+                    .unwrap_or(0),
+            );
+            let width: usize = lay[h].iter().map(|&lg| self.bands[lg].1).sum();
+            if l1 - l0 != width {
+                return Err(nest_err());
+            }
+            out.push(((c0, c1 - c0 + 1), (l0, width)));
+        }
+        Ok(out)
+    }
+
+    /// Box sums `Σ_{o ∈ h, d ∈ g} M[o, d]` for the groups of `grouping` (node -> group `0..g`,
+    /// nested in the layout's table) from the [`fold`](Self::fold)ed matrix: a window over each
+    /// group's band of locals (stride `n`), then over each group's columns (stride 1). Returns
+    /// one ciphertext and, for cell `(h, g)` at index `h·g_count + g`, its slot.
+    ///
+    /// # Errors
+    /// A grouping that does not nest in the layout's table; backend errors.
+    pub fn group_sums<B: SlotBackend>(
+        &self,
+        be: &B,
+        folded: &B::Ct,
+        grouping: &[usize],
+    ) -> Result<(B::Ct, Vec<usize>)> {
+        let r = self.ranges(grouping)?;
+        let segs: Vec<Segment> = r
+            .iter()
+            .flat_map(|&(_, (l0, w))| {
+                (0..self.n).map(move |c| Segment {
+                    ct: 0,
+                    start: l0 * self.n + c,
+                    len: w,
+                })
+            })
+            .collect();
+        let t = segment_sums(be, std::slice::from_ref(folded), self.n, &segs)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| refuse("empty grouping"))?;
         let mut segs = Vec::new();
-        for o in 0..self.n {
-            let (r, local) = self.place[o];
-            let (ct, base) = self.row_base(r);
-            for &(c0, w) in &cols {
+        let mut slots = Vec::new();
+        for &(_, (l0, _)) in &r {
+            for &((c0, w), _) in &r {
                 segs.push(Segment {
-                    ct,
-                    start: base + local * self.n + c0,
+                    ct: 0,
+                    start: l0 * self.n + c0,
                     len: w,
                 });
+                slots.push(l0 * self.n + c0);
             }
         }
-        let d = segment_sums(be, m, 1, &segs)?;
-        let d: Vec<B::Ct> = d
-            .into_iter()
-            .zip(m)
-            .map(|(x, orig)| x.unwrap_or_else(|| orig.clone()))
-            .collect();
-        // 2. origin pieces: (group h, global row) -> (first local, count).
-        let mut pieces: BTreeMap<(usize, usize), (usize, usize)> = BTreeMap::new();
-        for o in 0..self.n {
-            let (r, local) = self.place[o];
-            let e = pieces.entry((grouping[o], r)).or_insert((local, 0));
-            e.0 = e.0.min(local);
-            e.1 += 1;
-        }
-        for (&(h, r), &(l0, k)) in &pieces {
-            let all = (0..self.n).filter(|&o| grouping[o] == h && self.place[o].0 == r);
-            if all.clone().any(|o| self.place[o].1 >= l0 + k) {
-                return Err(refuse(format!(
-                    "group {h} is not contiguous in row {r} of the layout: build the layout from a membership table this grouping nests in"
-                )));
-            }
-        }
-        let mut segs = Vec::new();
-        for (&(_, r), &(l0, k)) in &pieces {
-            let (ct, base) = self.row_base(r);
-            for &(c0, _) in &cols {
-                segs.push(Segment {
-                    ct,
-                    start: base + l0 * self.n + c0,
-                    len: k,
-                });
-            }
-        }
-        let e = segment_sums(be, &d, self.n, &segs)?;
-        // 3. anchors: first piece of each group.
-        let mut anchor: BTreeMap<usize, (usize, usize)> = BTreeMap::new();
-        for (&(h, r), &(l0, _)) in &pieces {
-            anchor.entry(h).or_insert((r, l0));
-        }
-        let mut acc: Vec<Option<B::Ct>> = e.clone();
-        // moves grouped by (src ct, dst ct, swap, shift)
-        let mut moves: BTreeMap<(usize, usize, bool, usize), Vec<usize>> = BTreeMap::new();
-        for (&(h, r), &(l0, _)) in &pieces {
-            let (ar, al) = anchor[&h];
-            if (ar, al) == (r, l0) {
-                continue;
-            }
-            let (sct, sbase) = self.row_base(r);
-            let (dct, dbase) = self.row_base(ar);
-            let swap = sbase != dbase;
-            let shift = (l0 * self.n + self.row_len - al * self.n) % self.row_len;
-            let positions = moves.entry((sct, dct, swap, shift)).or_default();
-            for &(c0, _) in &cols {
-                positions.push(sbase + l0 * self.n + c0);
-            }
-        }
-        for ((sct, dct, swap, shift), positions) in moves {
-            let src = e[sct]
-                .as_ref()
-                .ok_or_else(|| refuse("missing partial sums"))?;
-            let mut t = mask(be, src, &positions)?;
-            if shift != 0 {
-                t = be.rotate(&t, shift)?;
-            }
-            if swap {
-                t = be.swap_rows(&t)?;
-            }
-            acc[dct] = Some(match acc[dct].take() {
-                None => t,
-                Some(a) => be.add(&a, &t)?,
-            });
-        }
-        // 4. final masks at the anchor cells.
-        let mut refs = vec![(0, 0); g * g];
-        let mut keep: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (&h, &(ar, al)) in &anchor {
-            let (ct, base) = self.row_base(ar);
-            for (gi, &(c0, _)) in cols.iter().enumerate() {
-                let s = base + al * self.n + c0;
-                refs[h * g + gi] = (ct, s);
-                keep.entry(ct).or_default().push(s);
-            }
-        }
-        let mut out_cts = Vec::new();
-        let mut renumber = BTreeMap::new();
-        for (ct, positions) in keep {
-            let src = acc[ct]
-                .as_ref()
-                .ok_or_else(|| refuse("missing group sums"))?;
-            renumber.insert(ct, out_cts.len());
-            out_cts.push(mask(be, src, &positions)?);
-        }
-        for r in &mut refs {
-            r.0 = renumber[&r.0];
-        }
-        Ok((out_cts, refs))
+        let out = segment_sums(be, std::slice::from_ref(&t), 1, &segs)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| refuse("empty grouping"))?;
+        Ok((out, slots))
+    }
+
+    /// The column run `(first, width)` of each group of `grouping`.
+    ///
+    /// # Errors
+    /// A grouping that does not nest in the layout's table.
+    pub fn column_ranges(&self, grouping: &[usize]) -> Result<Vec<(usize, usize)>> {
+        Ok(self.ranges(grouping)?.into_iter().map(|(c, _)| c).collect())
     }
 }
 
@@ -520,8 +485,7 @@ pub fn group_vector_sums<B: SlotBackend>(
     v: &B::Ct,
     grouping: &[usize],
 ) -> Result<(B::Ct, Vec<usize>)> {
-    let g = grouping.iter().max().map_or(0, |&x| x + 1);
-    let cols = layout.column_ranges(grouping, g)?;
+    let cols = layout.column_ranges(grouping)?;
     let segs: Vec<Segment> = cols
         .iter()
         .map(|&(c0, w)| Segment {
