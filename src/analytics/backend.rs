@@ -191,6 +191,12 @@ pub trait SlotBackend {
     fn digest(&self, a: &Self::Ct) -> [u8; 32];
     /// The operation counters.
     fn counter(&self) -> &OpCounter;
+    /// Multiplicative levels left on `a` (products and plaintext products that can still be
+    /// applied): `level - 1` in CKKS, unlimited (`usize::MAX`) otherwise.
+    fn levels_left(&self, a: &Self::Ct) -> usize {
+        let _ = a;
+        usize::MAX
+    }
 }
 
 /// Encrypts slot vectors (held by each agency: the collective public key).
@@ -816,6 +822,9 @@ impl SlotBackend for CkksBackend {
             hash_residues(&mut h, p.residues());
         }
         h.finalize().into()
+    }
+    fn levels_left(&self, a: &Self::Ct) -> usize {
+        a.level().saturating_sub(1)
     }
     fn counter(&self) -> &OpCounter {
         &self.counter

@@ -77,6 +77,21 @@ pub fn segment_sums<B: SlotBackend>(
     stride: usize,
     segments: &[Segment],
 ) -> Result<Vec<Option<B::Ct>>> {
+    segment_sums_weighted(be, cts, stride, segments, B::Value::one())
+}
+
+/// [`segment_sums`] whose masks carry `weight` instead of 1 (each sum multiplied by `weight`
+/// at no extra product).
+///
+/// # Errors
+/// As [`segment_sums`].
+pub fn segment_sums_weighted<B: SlotBackend>(
+    be: &B,
+    cts: &[B::Ct],
+    stride: usize,
+    segments: &[Segment],
+    weight: B::Value,
+) -> Result<Vec<Option<B::Ct>>> {
     let row = be.row_len();
     let mut by_ct: BTreeMap<usize, Vec<Segment>> = BTreeMap::new();
     for s in segments {
@@ -138,7 +153,11 @@ pub fn segment_sums<B: SlotBackend>(
                     &rotated[ri - 1]
                 };
                 let starts = &terms[&(k, off)];
-                let term = mask(be, src, starts)?;
+                let mut m = vec![B::Value::default(); be.slots()];
+                for &p in starts {
+                    m[p] = weight;
+                }
+                let term = be.mul_plain(src, &m)?;
                 acc = Some(match acc {
                     None => term,
                     Some(a) => be.add(&a, &term)?,

@@ -28,6 +28,7 @@
 pub mod backend;
 pub mod data;
 pub mod flows;
+pub mod graph;
 pub mod linear;
 pub mod transcript;
 
