@@ -92,6 +92,33 @@ pub fn segment_sums_weighted<B: SlotBackend>(
     segments: &[Segment],
     weight: B::Value,
 ) -> Result<Vec<Option<B::Ct>>> {
+    let w = vec![weight; segments.len()];
+    segment_sums_with(be, cts, stride, segments, &w)
+}
+
+/// [`segment_sums`] with one weight per segment (its sum is multiplied by it, at no extra
+/// product).
+///
+/// # Errors
+/// As [`segment_sums`]; `weights` of another length than `segments`.
+pub fn segment_sums_with<B: SlotBackend>(
+    be: &B,
+    cts: &[B::Ct],
+    stride: usize,
+    segments: &[Segment],
+    weights: &[B::Value],
+) -> Result<Vec<Option<B::Ct>>> {
+    if weights.len() != segments.len() {
+        return Err(Error::LengthMismatch {
+            expected: segments.len(),
+            found: weights.len(),
+        });
+    }
+    let weight_at: BTreeMap<(usize, usize), B::Value> = segments
+        .iter()
+        .zip(weights)
+        .map(|(s, &w)| ((s.ct, s.start), w))
+        .collect();
     let row = be.row_len();
     let mut by_ct: BTreeMap<usize, Vec<Segment>> = BTreeMap::new();
     for s in segments {
@@ -155,7 +182,7 @@ pub fn segment_sums_weighted<B: SlotBackend>(
                 let starts = &terms[&(k, off)];
                 let mut m = vec![B::Value::default(); be.slots()];
                 for &p in starts {
-                    m[p] = weight;
+                    m[p] = weight_at.get(&(c, p)).copied().unwrap_or_default();
                 }
                 let term = be.mul_plain(src, &m)?;
                 acc = Some(match acc {
