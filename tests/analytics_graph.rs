@@ -2,7 +2,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss
 )]
 //! PageRank of the Abel–Sander 2005–2010 flows: plaintext stand-in (7 iterations) and real
 //! CKKS (2 iterations at n16384_depth5_scale40), against plain f64.

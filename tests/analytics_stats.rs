@@ -2,7 +2,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss
 )]
 //! Statistics on the Abel–Sander 2005–2010 flows with WDI 2005 indicators: moments,
 //! correlation (CHECK r = 0.3356 over 179 countries), OLS with public and encrypted regressors

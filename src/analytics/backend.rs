@@ -269,7 +269,7 @@ impl PlainInt {
     /// # Errors
     /// `rows` not 1 or 2 or not dividing `slots`, `t < 2`.
     pub fn new(slots: usize, rows: usize, t: u64) -> Result<Self> {
-        if !(rows == 1 || rows == 2) || slots == 0 || slots % rows != 0 || t < 2 {
+        if !(rows == 1 || rows == 2) || slots == 0 || !slots.is_multiple_of(rows) || t < 2 {
             return Err(Error::Analytics {
                 reason: "plain stand-in needs 1 or 2 rows dividing the slot count and t >= 2"
                     .into(),

@@ -35,7 +35,9 @@
 //! masks and rotations (depth 0 in multiplications; one plaintext product per mask).
 
 use super::backend::{Decryptor, OpCounts, SlotBackend};
-use super::linear::{group_vector_sums, mask, segment_sums, MatrixLayout, Segment, SlotRef};
+use super::linear::{
+    group_vector_sums, mask, segment_sums, MatrixLayout, Packed, Segment, SlotRef,
+};
 use super::transcript::{open_output, DeclaredOutput, Submission, Transcript};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -211,7 +213,7 @@ pub fn contribution(
     layout: &MatrixLayout,
     agency: usize,
     flows: &[u64],
-) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>)> {
+) -> Result<(Packed<i64>, Packed<i64>)> {
     let n = spec.nodes.len();
     let ag = spec
         .agencies
@@ -250,7 +252,7 @@ pub fn contribution(
             0
         }
     };
-    let fwd = layout.pack(|o, d| val(o, d));
+    let fwd = layout.pack(val);
     let rev = layout.pack(|r, c| val(c, r));
     Ok((fwd, rev))
 }
@@ -717,8 +719,8 @@ impl Contingency {
         let index_of = |idx: &[usize]| -> usize { (0..k).map(|j| idx[j] * self.stride(j)).sum() };
         let tuples = |zero: &[bool]| -> Vec<Vec<usize>> {
             let mut out = vec![vec![]];
-            for j in 0..k {
-                let range = if zero[j] { 1 } else { self.dims[j] };
+            for (&z, &size) in zero.iter().zip(&self.dims) {
+                let range = if z { 1 } else { size };
                 out = out
                     .into_iter()
                     .flat_map(|t| {

@@ -136,11 +136,11 @@ pub fn contribution(
     for &o in members {
         let row = &flows[o * n..(o + 1) * n];
         let total: u64 = row.iter().sum();
-        for d in 0..n {
+        for (d, &f) in row.iter().enumerate() {
             let p = if total == 0 {
                 1.0 / n as f64
             } else {
-                row[d] as f64 / total as f64
+                f as f64 / total as f64
             };
             if p != 0.0 {
                 let (c, s) = layout.cell(o, d);

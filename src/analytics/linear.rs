@@ -213,6 +213,12 @@ pub struct MatrixLayout {
     bands: Vec<(usize, usize)>,
 }
 
+/// Per ciphertext slot vectors of a packed matrix.
+pub type Packed<V> = Vec<Vec<V>>;
+
+/// A group's column run and band of locals, each `(first, width)`.
+type Ranges = ((usize, usize), (usize, usize));
+
 /// One ciphertext slot: `(ciphertext index, slot index)`.
 pub type SlotRef = (usize, usize);
 
@@ -230,7 +236,7 @@ impl MatrixLayout {
         if n == 0 {
             return Err(refuse("a flow matrix needs at least one node"));
         }
-        if row_len == 0 || slots % row_len != 0 || !(1..=2).contains(&(slots / row_len)) {
+        if row_len == 0 || !slots.is_multiple_of(row_len) || !(1..=2).contains(&(slots / row_len)) {
             return Err(refuse("slots must form one or two rotation rows"));
         }
         let per_row = row_len / n;
@@ -327,7 +333,7 @@ impl MatrixLayout {
     }
 
     /// Packs a matrix given cell by cell into per-ciphertext slot vectors.
-    pub fn pack<V: SlotValue>(&self, cell: impl Fn(usize, usize) -> V) -> Vec<Vec<V>> {
+    pub fn pack<V: SlotValue>(&self, cell: impl Fn(usize, usize) -> V) -> Packed<V> {
         let mut out = vec![vec![V::default(); self.slots]; self.n_cts()];
         for o in 0..self.n {
             for d in 0..self.n {
@@ -408,7 +414,7 @@ impl MatrixLayout {
 
     /// Contiguous column range `(first, width)` of each group of `grouping`, and its band of
     /// locals `(first, width)`.
-    fn ranges(&self, grouping: &[usize]) -> Result<Vec<((usize, usize), (usize, usize))>> {
+    fn ranges(&self, grouping: &[usize]) -> Result<Vec<Ranges>> {
         if grouping.len() != self.n {
             return Err(Error::LengthMismatch {
                 expected: self.n,

@@ -933,6 +933,9 @@ pub fn evaluate_forecast<B: SlotBackend<Value = f64>>(
 // k-means
 // ---------------------------------------------------------------------------------------------
 
+/// `(node, cluster)` pairs of one agency's members.
+pub type Assignment = Vec<(usize, usize)>;
+
 /// The public description of a k-means run (module docs for the protocol).
 #[derive(Clone, Debug, PartialEq)]
 pub struct KMeans {
@@ -991,7 +994,7 @@ impl KMeans {
         agency: usize,
         profiles: &[Option<Vec<f64>>],
         centroids: &[Vec<f64>],
-    ) -> Result<(Vec<f64>, Vec<(usize, usize)>)> {
+    ) -> Result<(Vec<f64>, Assignment)> {
         let (_, members) = self
             .agencies
             .get(agency)
@@ -1061,7 +1064,7 @@ impl KMeans {
         for round in 1..=self.rounds {
             let label = format!("kmeans/round{round}");
             let mut subs = Vec::new();
-            for a in 0..self.agencies.len() {
+            for (a, key) in keys.iter().enumerate() {
                 let (v, assigned) = self.contribution(a, profiles, &centroids)?;
                 for (i, j) in assigned {
                     assignments[i] = Some(j);
@@ -1073,7 +1076,7 @@ impl KMeans {
                     &self.agencies[a].0,
                     &label,
                     vec![ct],
-                    &keys[a],
+                    key,
                 ));
             }
             let sum = sum_submissions(be, &mut tr, &self.agencies, &label, &subs)?
