@@ -160,6 +160,14 @@ fn abel_sander_bfv_one_period_region_check() {
     let now = std::time::Instant::now();
     let eval = flows::evaluate(&be, &spec, t, &subs).unwrap();
     println!("evaluate in {:?}: {}", now.elapsed(), eval.counts);
+    let budgets: Vec<f64> = eval
+        .outputs
+        .iter()
+        .flat_map(|o| o.cts.iter().map(|c| c.noise_budget_vartime(&sk).unwrap()))
+        .collect();
+    let min_budget = budgets.iter().copied().fold(f64::INFINITY, f64::min);
+    println!("smallest output noise budget {min_budget:.1} bits");
+    assert!(min_budget > 100.0);
     let dec = BfvSecretKeyDecryptor::new(sk);
     let res = FlowResults::open(&be, &dec, &spec, &eval).unwrap();
     let want: Vec<i64> = d.region_flows[0].iter().map(|&x| x as i64).collect();
