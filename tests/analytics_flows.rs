@@ -135,22 +135,14 @@ fn abel_sander_bfv_one_period_region_check() {
     spec.periods.truncate(1);
     let params = bfv::Parameters::n16384_count_t31bit().unwrap();
     let t = params.plaintext_modulus();
-    // Plan the rotations on the stand-in.
-    let plain = PlainInt::like_bfv(&params).unwrap();
-    let psubs = submit(&plain, &plain, &spec, &d.flows);
-    flows::evaluate(&plain, &spec, t, &psubs).unwrap();
-    let steps: Vec<i64> = plain
-        .counter()
-        .rotation_steps()
-        .iter()
-        .map(|&s| s as i64)
-        .collect();
+    // Plan the rotations on the stand-in (zero data: they depend on the layout only).
+    let (steps, swap) = flows::plan_rotations(&spec, params.degree(), t).unwrap();
+    let steps: Vec<i64> = steps.iter().map(|&s| s as i64).collect();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
     let sk = SecretKey::generate(params.ring(), &mut rng).unwrap();
     let pk = PublicKey::generate(&sk, &mut rng).unwrap();
     let now = std::time::Instant::now();
-    let gk = bfv::GaloisKeys::for_rotations(&sk, &steps, plain.counter().used_row_swap(), &mut rng)
-        .unwrap();
+    let gk = bfv::GaloisKeys::for_rotations(&sk, &steps, swap, &mut rng).unwrap();
     println!("{} galois keys in {:?}", steps.len(), now.elapsed());
     let be = BfvBackend::new(&params, gk, None);
     let enc = BfvEncryptor::new(&params, pk);

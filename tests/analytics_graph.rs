@@ -135,12 +135,8 @@ fn pagerank_ckks_depth5_two_iterations() {
     let d = data();
     let s = spec(&d, 2);
     let params = Parameters::preset(Preset::N16384Depth5Scale40).unwrap();
-    let plain = PlainReal::new(params.slots());
-    let psubs = submit(&plain, &plain, &s, &d.flows[3]);
-    graph::evaluate(&plain, &s, &psubs).unwrap();
-    let steps: Vec<i64> = plain
-        .counter()
-        .rotation_steps()
+    let steps: Vec<i64> = graph::plan_rotations(&s, params.slots())
+        .unwrap()
         .iter()
         .map(|&k| k as i64)
         .collect();

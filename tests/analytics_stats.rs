@@ -325,3 +325,24 @@ fn unhcr_forecasts_ckks_and_kmeans() {
     res.transcript.verify_chain().unwrap();
     println!("k-means sizes per round {:?}; {}", res.sizes, res.counts);
 }
+
+/// The zero-data rotation plans equal the rotations a run on the real data uses.
+#[test]
+fn rotation_plans_match_real_runs() {
+    let d = AbelSander::load(&dir()).unwrap();
+    let w = Wdi::load(&dir()).unwrap();
+    let s = spec(&d, &w);
+    let outs = [
+        StatOutput::Moments,
+        StatOutput::Correlation,
+        StatOutput::OlsPublic,
+        StatOutput::OlsEncrypted,
+    ];
+    let plain = PlainReal::new(1 << 14);
+    let subs = submit(&plain, &plain, &s, &d.flows[3]);
+    stats::evaluate(&plain, &s, &outs, &subs).unwrap();
+    assert_eq!(
+        stats::plan_rotations(&s, &outs, 1 << 14).unwrap(),
+        plain.counter().rotation_steps()
+    );
+}

@@ -854,3 +854,40 @@ impl Contingency {
         Ok((ct, positions))
     }
 }
+
+/// The rotation steps (left, within a row) and whether the row swap is used by
+/// [`evaluate`] for `spec` on a BFV backend with `degree` slots in two rows: a dry run on the
+/// plaintext stand-in with zero contributions (the steps depend only on the public layout).
+/// Generate exactly these Galois keys (collectively, in a threshold deployment) before the
+/// evaluation.
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn plan_rotations(spec: &FlowSpec, degree: usize, t: u64) -> Result<(Vec<usize>, bool)> {
+    let be = super::PlainInt::new(degree, 2, t)?;
+    let layout = spec.layout(be.slots(), be.row_len())?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0u8; 32]);
+    let zero = vec![0u64; spec.nodes.len() * spec.nodes.len()];
+    let mut subs = Vec::new();
+    for (a, ag) in spec.agencies.iter().enumerate() {
+        let (fwd, rev) = contribution(spec, &layout, a, &zero)?;
+        for pname in &spec.periods {
+            for (r, vecs) in [(false, &fwd), (true, &rev)] {
+                let cts = vecs
+                    .iter()
+                    .map(|v| be.encode(v))
+                    .collect::<Result<Vec<_>>>()?;
+                subs.push(Submission::sign(
+                    &be,
+                    &spec.analysis,
+                    &ag.name,
+                    &contribution_label(pname, r),
+                    cts,
+                    &key,
+                ));
+            }
+        }
+    }
+    evaluate(&be, spec, t, &subs)?;
+    Ok((be.counter().rotation_steps(), be.counter().used_row_swap()))
+}

@@ -419,3 +419,33 @@ pub fn verify<B: SlotBackend<Value = f64>>(
 ) -> Result<()> {
     transcript.same_as(&evaluate(be, spec, submissions)?.transcript)
 }
+
+/// The rotation steps [`evaluate`] uses for `spec` on a CKKS backend with `slots` slots (a
+/// dry run on the stand-in with zero contributions; the steps depend only on the layout).
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn plan_rotations(spec: &PageRankSpec, slots: usize) -> Result<Vec<usize>> {
+    let be = super::PlainReal::new(slots);
+    let layout = DiagonalLayout::new(spec.n, slots)?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0u8; 32]);
+    let subs = spec
+        .agencies
+        .iter()
+        .map(|(name, _)| {
+            let cts = (0..layout.cts)
+                .map(|_| be.encode(&[]))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Submission::sign(
+                &be,
+                &spec.analysis,
+                name,
+                &contribution_label(spec),
+                cts,
+                &key,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    evaluate(&be, spec, &subs)?;
+    Ok(be.counter().rotation_steps())
+}

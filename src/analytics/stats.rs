@@ -1168,3 +1168,85 @@ pub fn outflow_profiles(
         })
         .collect()
 }
+
+/// Re-executes a statistics evaluation and checks the transcript bit for bit.
+///
+/// # Errors
+/// As [`evaluate`]; [`Error::Analytics`] when anything differs.
+pub fn verify<B: SlotBackend<Value = f64>>(
+    be: &B,
+    spec: &StatsSpec,
+    outputs: &[StatOutput],
+    subs: &[Submission<B::Ct>],
+    transcript: &Transcript,
+) -> Result<()> {
+    transcript.same_as(&evaluate(be, spec, outputs, subs)?.transcript)
+}
+
+/// Re-executes a forecast evaluation and checks the transcript bit for bit.
+///
+/// # Errors
+/// As [`evaluate_forecast`]; [`Error::Analytics`] when anything differs.
+pub fn verify_forecast<B: SlotBackend<Value = f64>>(
+    be: &B,
+    spec: &ForecastSpec,
+    subs: &[Submission<B::Ct>],
+    transcript: &Transcript,
+) -> Result<()> {
+    transcript.same_as(&evaluate_forecast(be, spec, subs)?.transcript)
+}
+
+fn zero_submissions(
+    be: &super::PlainReal,
+    analysis: &str,
+    agencies: &[(String, Vec<usize>)],
+    labels: &[String],
+) -> Result<Vec<Submission<super::PlainCt<f64>>>> {
+    let key = SigningKey::from_bytes(&[0u8; 32]);
+    let mut subs = Vec::new();
+    for (name, _) in agencies {
+        for l in labels {
+            subs.push(Submission::sign(
+                be,
+                analysis,
+                name,
+                l,
+                vec![be.encode(&[])?],
+                &key,
+            ));
+        }
+    }
+    Ok(subs)
+}
+
+/// The rotation steps [`evaluate`] uses for `spec` and `outputs` on a CKKS backend with `slots`
+/// slots (a dry run on the stand-in; the steps depend only on the public layout).
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn plan_rotations(
+    spec: &StatsSpec,
+    outputs: &[StatOutput],
+    slots: usize,
+) -> Result<Vec<usize>> {
+    let be = super::PlainReal::new(slots);
+    let subs = zero_submissions(
+        &be,
+        &spec.analysis,
+        &spec.agencies,
+        &[flow_label(spec), regressor_label(spec)],
+    )?;
+    evaluate(&be, spec, outputs, &subs)?;
+    Ok(be.counter().rotation_steps())
+}
+
+/// The rotation steps [`evaluate_forecast`] uses (dry run on the stand-in).
+///
+/// # Errors
+/// As [`evaluate_forecast`].
+pub fn plan_forecast_rotations(spec: &ForecastSpec, slots: usize) -> Result<Vec<usize>> {
+    let be = super::PlainReal::new(slots);
+    let subs = zero_submissions(&be, &spec.analysis, &spec.agencies, &[forecast_label(spec)])?;
+    evaluate_forecast(&be, spec, &subs)?;
+    Ok(be.counter().rotation_steps())
+}
