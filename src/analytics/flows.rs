@@ -366,7 +366,7 @@ where
             *e = Some(run(p));
         }
     } else {
-        let done: Vec<Vec<(usize, Result<PeriodEval<B::Ct>>)>> = std::thread::scope(|sc| {
+        let done: Vec<Vec<Indexed<PeriodEval<B::Ct>>>> = std::thread::scope(|sc| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let run = &run;
@@ -454,6 +454,9 @@ struct PeriodEval<Ct> {
     inflow: Ct,
     outflow: Ct,
 }
+
+/// A period index and its evaluation.
+type Indexed<T> = (usize, Result<T>);
 
 type ByKey<'a, Ct> = BTreeMap<(usize, bool, usize), &'a Submission<Ct>>;
 
