@@ -43,29 +43,14 @@ fn agencies(d: &AbelSander) -> Vec<(String, Vec<usize>)> {
 }
 
 fn spec(d: &AbelSander, w: &Wdi) -> StatsSpec {
-    let ind = |k: Indicator| -> Vec<Option<f64>> {
-        d.countries
-            .iter()
-            .map(|c| w.get(&c.iso3, 2005, k))
-            .collect()
-    };
-    let lngdp: Vec<Option<f64>> = ind(Indicator::GdpPerCapitaPpp)
-        .into_iter()
-        .map(|x| x.map(f64::ln))
-        .collect();
-    StatsSpec {
-        analysis: "test stats 2005-2010".into(),
-        label: "2005-2010".into(),
-        n: d.n(),
-        agencies: agencies(d),
-        population: ind(Indicator::Population),
-        covariate: lngdp.clone(),
-        regressors: vec![
-            ("ln_gdp_pc_2005".into(), lngdp),
-            ("urban_pct_2005".into(), ind(Indicator::UrbanPopulation)),
-        ],
-        variance_interval: (300.0, 30_000.0),
-    }
+    StatsSpec::abel_sander_wdi(
+        "test stats 2005-2010",
+        d,
+        w,
+        3,
+        &[Indicator::UrbanPopulation],
+        (300.0, 30_000.0),
+    )
 }
 
 fn submit<B: SlotBackend<Value = f64>, E: Encryptor<B>>(

@@ -93,6 +93,93 @@ pub struct FlowSpec {
 }
 
 impl FlowSpec {
+    /// A study of the Abel–Sander flows over all four periods: one agency per region (each
+    /// declaring at most `max_cell` per cell and `max_total` per period), the region level,
+    /// and the declared `corridors` (pairs of ISO3 codes; unknown codes are refused).
+    ///
+    /// # Errors
+    /// An unknown corridor code.
+    pub fn abel_sander(
+        analysis: &str,
+        d: &super::data::AbelSander,
+        max_cell: u64,
+        max_total: u64,
+        corridors: &[(&str, &str)],
+    ) -> Result<Self> {
+        let corridors = corridors
+            .iter()
+            .map(|&(o, t)| match (d.index(o), d.index(t)) {
+                (Some(a), Some(b)) => Ok((a, b)),
+                _ => Err(refuse(format!("unknown corridor {o}->{t}"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            analysis: analysis.to_string(),
+            nodes: d.countries.iter().map(|c| c.iso3.clone()).collect(),
+            periods: d.periods.clone(),
+            agencies: d
+                .agencies_by_region()
+                .into_iter()
+                .map(|(name, members)| AgencySpec {
+                    name,
+                    members,
+                    max_cell,
+                    max_total,
+                })
+                .collect(),
+            levels: vec![Level {
+                name: "region".into(),
+                names: d.regions.clone(),
+                grouping: d.region_of(),
+            }],
+            corridors,
+            stacked: false,
+        })
+    }
+
+    /// A study of the US state-to-state flows for the given year indices: one agency per
+    /// Census division, levels division (layout) and Census region, stacked inflow.
+    pub fn us_states(
+        analysis: &str,
+        u: &super::data::UsMigration,
+        years: &[usize],
+        max_cell: u64,
+        max_total: u64,
+    ) -> Self {
+        let (div_names, divisions) = u.divisions();
+        let (reg_names, regions) = u.regions();
+        Self {
+            analysis: analysis.to_string(),
+            nodes: u.states.iter().map(|s| s.name.clone()).collect(),
+            periods: years
+                .iter()
+                .filter_map(|&y| u.years.get(y).map(ToString::to_string))
+                .collect(),
+            agencies: (0..div_names.len())
+                .map(|g| AgencySpec {
+                    name: format!("division-{}", div_names[g]),
+                    members: (0..u.states.len()).filter(|&i| divisions[i] == g).collect(),
+                    max_cell,
+                    max_total,
+                })
+                .collect(),
+            levels: vec![
+                Level {
+                    name: "division".into(),
+                    names: div_names,
+                    grouping: divisions,
+                },
+                Level {
+                    name: "census_region".into(),
+                    names: reg_names,
+                    grouping: regions,
+                },
+            ],
+            corridors: Vec::new(),
+            stacked: true,
+        }
+    }
+
     /// Checks the agencies partition the nodes and the levels are well formed.
     ///
     /// # Errors

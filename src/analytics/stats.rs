@@ -111,6 +111,46 @@ pub enum StatOutput {
 }
 
 impl StatsSpec {
+    /// The study of net migration rates in Abel–Sander period `p` against WDI indicators of
+    /// the period's first year: population for the rates, ln GDP per capita (PPP) as the
+    /// covariate, regressors ln GDP per capita and `regressors` (raw values), one agency per
+    /// region.
+    pub fn abel_sander_wdi(
+        analysis: &str,
+        d: &super::data::AbelSander,
+        w: &super::data::Wdi,
+        p: usize,
+        regressors: &[super::data::Indicator],
+        variance_interval: (f64, f64),
+    ) -> Self {
+        use super::data::Indicator;
+        let year = d.period_start(p);
+        let ind = |k: Indicator| -> Vec<Option<f64>> {
+            d.countries
+                .iter()
+                .map(|c| w.get(&c.iso3, year, k))
+                .collect()
+        };
+        let lngdp: Vec<Option<f64>> = ind(Indicator::GdpPerCapitaPpp)
+            .into_iter()
+            .map(|x| x.filter(|&v| v > 0.0).map(f64::ln))
+            .collect();
+        let mut regs = vec![(format!("ln_gdp_pc_{year}"), lngdp.clone())];
+        for &k in regressors {
+            regs.push((format!("{}_{year}", k.column()), ind(k)));
+        }
+        Self {
+            analysis: analysis.to_string(),
+            label: d.periods.get(p).cloned().unwrap_or_default(),
+            n: d.n(),
+            agencies: d.agencies_by_region(),
+            population: ind(Indicator::Population),
+            covariate: lngdp,
+            regressors: regs,
+            variance_interval,
+        }
+    }
+
     /// Block width `W`: the next power of two `>= n`.
     pub fn width(&self) -> usize {
         self.n.next_power_of_two()
