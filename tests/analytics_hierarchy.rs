@@ -154,30 +154,16 @@ fn us_hierarchy_bfv_two_years() {
     println!("US, 2 years, BFV: {}", eval.counts);
 }
 
-/// Synthetic age/sex split of the real 2005-2010 region totals (the bundled data has no
-/// breakdown): shares age 0-14 20 %, 15-29 40 %, 30-44 25 %, 45+ 15 %; sex 52 % / 48 %;
-/// integer parts by largest remainder so every split sums exactly to the real cell.
-fn split(total: u64, shares: &[u64]) -> Vec<u64> {
-    let sum: u64 = shares.iter().sum();
-    let mut parts: Vec<u64> = shares.iter().map(|s| total * s / sum).collect();
-    let mut rem: Vec<(u64, usize)> = shares
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ((total * s) % sum, i))
-        .collect();
-    rem.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let short = total - parts.iter().sum::<u64>();
-    for &(_, i) in rem.iter().take(short as usize) {
-        parts[i] += 1;
-    }
-    parts
-}
-
+/// Disaggregation on a documented synthetic age/sex split of the real 2005-2010 region totals
+/// (the bundled data has no breakdown; `flows::synthetic_age_sex_split`): every one of the 16
+/// marginals on the stand-in, three at real BFV, with the transcript.
 #[test]
 fn disaggregation_marginals_synthetic_age_sex() {
-    use migrationfhe::analytics::{BfvBackend, BfvEncryptor, BfvSecretKeyDecryptor, Encryptor};
+    use migrationfhe::analytics::Encryptor;
+    use migrationfhe::analytics::{open_output, BfvBackend, BfvEncryptor, BfvSecretKeyDecryptor};
     use migrationfhe::bfv;
     use migrationfhe::rlwe::{PublicKey, SecretKey};
+    use rand_core::SeedableRng;
     let d = AbelSander::load(&data_dir()).unwrap();
     let table = Contingency {
         names: vec![
@@ -188,23 +174,11 @@ fn disaggregation_marginals_synthetic_age_sex() {
         ],
         dims: vec![10, 10, 4, 2],
     };
-    let mut cells = vec![0i64; 800];
-    for o in 0..10 {
-        for de in 0..10 {
-            let ages = split(d.region_flows[3][o * 10 + de], &[20, 40, 25, 15]);
-            for (a, &x) in ages.iter().enumerate() {
-                for (s, &y) in split(x, &[52, 48]).iter().enumerate() {
-                    cells[((o * 10 + de) * 4 + a) * 2 + s] = y as i64;
-                }
-            }
-        }
-    }
-    // agency `de` holds the slice of its destination region.
-    let slice = |de: usize| -> Vec<i64> {
-        (0..800)
-            .map(|k| if (k / 8) % 10 == de { cells[k] } else { 0 })
-            .collect()
-    };
+    let cells = flows::synthetic_age_sex_split(&d.region_flows[3]);
+    assert_eq!(
+        cells.iter().sum::<u64>(),
+        d.region_flows[3].iter().sum::<u64>()
+    );
     let marginal_plain = |keep: &[bool]| -> Vec<i64> {
         let kept: Vec<usize> = (0..4).filter(|&j| keep[j]).collect();
         let size: usize = kept.iter().map(|&j| table.dims[j]).product();
@@ -212,50 +186,89 @@ fn disaggregation_marginals_synthetic_age_sex() {
         for (k, &v) in cells.iter().enumerate() {
             let idx = [k / 80, (k / 8) % 10, (k / 2) % 4, k % 2];
             let pos = kept.iter().fold(0, |acc, &j| acc * table.dims[j] + idx[j]);
-            out[pos] += v;
+            out[pos] += v as i64;
         }
         out
     };
+    let all: Vec<Vec<bool>> = (0..16u32)
+        .map(|m| (0..4).map(|j| m >> j & 1 == 1).collect())
+        .collect();
+    let mut spec = flows::TableSpec {
+        analysis: "test disaggregation".into(),
+        name: "region_age_sex_2005".into(),
+        table: table.clone(),
+        agencies: (0..10)
+            .map(|r| (format!("agency-{r}"), 100_000_000))
+            .collect(),
+        marginals: all.clone(),
+    };
+    // Agency r holds the slice of destination region r.
     let params = bfv::Parameters::n16384_count_t31bit().unwrap();
+    let t = params.plaintext_modulus();
     let plain = PlainInt::like_bfv(&params).unwrap();
-    let ptable = (0..10)
-        .map(|de| plain.encode(&slice(de)).unwrap())
-        .reduce(|a, b| plain.add(&a, &b).unwrap())
-        .unwrap();
-    for mask_bits in 0..16u32 {
-        let keep: Vec<bool> = (0..4).map(|j| mask_bits >> j & 1 == 1).collect();
-        let (ct, slots) = table.marginal(&plain, &ptable, &keep).unwrap();
-        let got: Vec<i64> = slots.iter().map(|&s| ct.0[s]).collect();
-        assert_eq!(got, marginal_plain(&keep), "keep {keep:?}");
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let psubs: Vec<_> = (0..10)
+        .map(|r| {
+            let v = table.slice(&cells, 1, &[r]).unwrap();
+            let ct = plain.encrypt(&v, &mut rng).unwrap();
+            Submission::sign(
+                &plain,
+                &spec.analysis,
+                &spec.agencies[r].0,
+                &spec.label(),
+                vec![ct],
+                &key,
+            )
+        })
+        .collect();
+    let pe = flows::evaluate_marginals(&plain, &spec, t, &psubs).unwrap();
+    for (keep, out) in all.iter().zip(&pe.outputs) {
+        assert_eq!(out.name, spec.output_name(keep));
+        let got = open_output(&plain, &plain, &pe.transcript, out).unwrap();
+        assert_eq!(got, marginal_plain(keep), "keep {keep:?}");
     }
-    // Real BFV: age x sex, dest region, and the grand total.
+    // Real BFV: age x sex, destination region, and the grand total.
+    spec.marginals = vec![
+        vec![false, false, true, true],
+        vec![false, true, false, false],
+        vec![false; 4],
+    ];
+    let plain = PlainInt::like_bfv(&params).unwrap();
+    flows::evaluate_marginals(&plain, &spec, t, &psubs).unwrap();
     let steps: Vec<i64> = plain
         .counter()
         .rotation_steps()
         .iter()
         .map(|&s| s as i64)
         .collect();
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
     let sk = SecretKey::generate(params.ring(), &mut rng).unwrap();
     let pk = PublicKey::generate(&sk, &mut rng).unwrap();
     let gk = bfv::GaloisKeys::for_rotations(&sk, &steps, false, &mut rng).unwrap();
     let be = BfvBackend::new(&params, gk, None);
     let enc = BfvEncryptor::new(&params, pk);
     let dec = BfvSecretKeyDecryptor::new(sk);
-    let ct = (0..10)
-        .map(|de| enc.encrypt(&slice(de), &mut rng).unwrap())
-        .reduce(|a, b| be.add(&a, &b).unwrap())
-        .unwrap();
-    use migrationfhe::analytics::Decryptor;
-    for keep in [
-        [false, false, true, true],
-        [false, true, false, false],
-        [false; 4],
-    ] {
-        let (m, slots) = table.marginal(&be, &ct, &keep).unwrap();
-        let v = dec.decrypt(&m).unwrap();
-        let got: Vec<i64> = slots.iter().map(|&s| v[s]).collect();
-        assert_eq!(got, marginal_plain(&keep));
+    let subs: Vec<_> = (0..10)
+        .map(|r| {
+            let v = table.slice(&cells, 1, &[r]).unwrap();
+            let ct = enc.encrypt(&v, &mut rng).unwrap();
+            Submission::sign(
+                &be,
+                &spec.analysis,
+                &spec.agencies[r].0,
+                &spec.label(),
+                vec![ct],
+                &key,
+            )
+        })
+        .collect();
+    let e = flows::evaluate_marginals(&be, &spec, t, &subs).unwrap();
+    for (keep, out) in spec.marginals.iter().zip(&e.outputs) {
+        assert_eq!(
+            open_output(&be, &dec, &e.transcript, out).unwrap(),
+            marginal_plain(keep)
+        );
     }
     assert_eq!(marginal_plain(&[false; 4])[0], 41_485_600);
+    println!("3 marginals, BFV: {}", e.counts);
 }

@@ -189,30 +189,6 @@ fn stats_ckks_depth5_moments_and_regressions() {
 }
 
 #[test]
-fn correlation_ckks_depth15() {
-    let d = AbelSander::load(&dir()).unwrap();
-    let w = Wdi::load(&dir()).unwrap();
-    let s = spec(&d, &w);
-    let outs = [StatOutput::Correlation];
-    let (_, be, enc, dec) = ckks_setup(Preset::N32768Depth15Scale40, |plain| {
-        let subs = submit(plain, plain, &s, &d.flows[3]);
-        stats::evaluate(plain, &s, &outs, &subs).unwrap();
-    });
-    let subs = submit(&be, &enc, &s, &d.flows[3]);
-    let t = std::time::Instant::now();
-    let eval = stats::evaluate(&be, &s, &outs, &subs).unwrap();
-    println!(
-        "ckks depth15 correlation {:?}: {}",
-        t.elapsed(),
-        eval.counts
-    );
-    let res = StatsResults::open(&be, &dec, &s, &eval).unwrap();
-    let r = res.correlation.unwrap();
-    println!("encrypted r = {r:.6}");
-    assert!((r - 0.3356).abs() < 1e-3, "r = {r}");
-}
-
-#[test]
 fn unhcr_forecasts_ckks_and_kmeans() {
     let u = UnhcrSeries::load(&dir()).unwrap();
     let train = u.years.iter().position(|&y| y == 2025).unwrap();

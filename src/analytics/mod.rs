@@ -38,6 +38,6 @@ pub use backend::{
     CkksSecretKeyDecryptor, Decryptor, Encryptor, OpCounter, OpCounts, PlainCt, PlainInt,
     PlainReal, SlotBackend, SlotValue,
 };
-pub use flows::Evaluation;
+pub use flows::{Evaluation, FlowMatrix};
 pub use linear::{MatrixLayout, Segment, SlotRef};
 pub use transcript::{open_output, DeclaredOutput, Entry, Submission, Transcript};
