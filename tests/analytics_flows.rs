@@ -111,14 +111,17 @@ fn abel_sander_plain_stand_in_all_checks() {
     println!("plain ops: {}", eval.counts);
 }
 
+/// CHECK at real BFV encryption: all 100 region cells, all four periods, exactly; and every
+/// other output equal to the stand-in's.
 #[test]
-fn abel_sander_bfv_one_period_region_check() {
+fn abel_sander_bfv_four_periods_region_check() {
     use migrationfhe::analytics::{BfvBackend, BfvEncryptor, BfvSecretKeyDecryptor};
     use migrationfhe::bfv;
     use migrationfhe::rlwe::{PublicKey, SecretKey};
     let d = AbelSander::load(&data_dir()).unwrap();
-    let mut spec = abel_sander_spec(&d, vec![]);
-    spec.periods.truncate(1);
+    let usa = d.index("USA").unwrap();
+    let mex = d.index("MEX").unwrap();
+    let spec = abel_sander_spec(&d, vec![(mex, usa)]);
     let params = bfv::Parameters::n16384_count_t31bit().unwrap();
     let t = params.plaintext_modulus();
     // Plan the rotations on the stand-in (zero data: they depend on the layout only).
@@ -148,8 +151,18 @@ fn abel_sander_bfv_one_period_region_check() {
     assert!(min_budget > 100.0);
     let dec = BfvSecretKeyDecryptor::new(sk);
     let res = FlowResults::open(&be, &dec, &spec, &eval).unwrap();
-    let want: Vec<i64> = d.region_flows[0].iter().map(|&x| x as i64).collect();
-    assert_eq!(res.periods[0].groups[0].1, want);
+    for p in 0..4 {
+        let want: Vec<i64> = d.region_flows[p].iter().map(|&x| x as i64).collect();
+        assert_eq!(res.periods[p].groups[0].1, want, "period {p}");
+    }
+    let plain = PlainInt::like_bfv(&params).unwrap();
+    let psubs = submit(&plain, &plain, &spec, &d.flows);
+    let peval = flows::evaluate(&plain, &spec, t, &psubs).unwrap();
+    assert_eq!(
+        res,
+        FlowResults::open(&plain, &plain, &spec, &peval).unwrap()
+    );
+    assert_eq!(res.periods[3].net[usa], 4_955_675);
 }
 
 #[test]
