@@ -110,6 +110,22 @@ pub enum Error {
     /// A CKKS operation was refused; the inner error names the levels and scales involved and
     /// what to do.
     Ckks(CkksError),
+    /// An input data file (CSV) was refused: `source` names the file, `line` the 1-based line
+    /// (0 for the file as a whole) and `reason` what is wrong and what to do.
+    Data {
+        /// The file or table.
+        source: String,
+        /// 1-based line number, 0 when the problem is not on one line.
+        line: usize,
+        /// What is wrong (public data only).
+        reason: String,
+    },
+    /// An analysis was refused (a bound the plaintext modulus cannot hold, a layout that does not
+    /// fit, a ciphertext that is not a declared output, a transcript that does not verify).
+    Analytics {
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A multi-party (threshold) protocol step was refused; the inner error says which check
     /// failed (party ids and counts only, never share contents).
     Threshold(ThresholdError),
@@ -534,6 +550,14 @@ impl fmt::Display for Error {
             }
             Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
             Self::Ckks(e) => e.fmt(f),
+            Self::Data { source, line, reason } => {
+                if *line == 0 {
+                    write!(f, "invalid data in {source}: {reason}")
+                } else {
+                    write!(f, "invalid data in {source}, line {line}: {reason}")
+                }
+            }
+            Self::Analytics { reason } => write!(f, "analysis refused: {reason}"),
             Self::Threshold(e) => e.fmt(f),
             Self::Wire(e) => e.fmt(f),
             Self::InsecureParameters {
