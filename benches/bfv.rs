@@ -3,11 +3,13 @@
 //! IDs: `bfv/{operation}/{preset}`; operations: `keygen_secret`, `keygen_public`,
 //! `keygen_relin`, `keygen_galois` (one key), `encode`, `encrypt_pk`, `encrypt_sk`, `add`,
 //! `multiply`, `relinearize`, `multiply_relin`, `rotate`, `decrypt_decode`.
-//! Set `BFV_BENCH_PRESETS=8192,16384` to run a subset.
+//! Set `BFV_BENCH_PRESETS=8192,16384` to run a subset, `MIGRATIONFHE_BENCH_CPU_TIME=1` to measure
+//! the thread's CPU time instead of wall time (shared machines).
 
 #![allow(clippy::expect_used, missing_docs)] // Bench setup: a failure is a bug to see at once.
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::Measurement;
+use criterion::{black_box, BatchSize, Criterion};
 use migrationfhe::bfv::{
     Ciphertext, Evaluator, GaloisKey, GaloisKeys, Parameters, Plaintext, PublicKey,
     RelinearizationKey, SecretKey,
@@ -44,7 +46,7 @@ fn presets() -> Vec<(&'static str, Arc<Parameters>)> {
         .collect()
 }
 
-fn bench_bfv(c: &mut Criterion) {
+fn bench_bfv<M: Measurement>(c: &mut Criterion<M>) {
     let mut g = c.benchmark_group("bfv");
     g.sample_size(10)
         .warm_up_time(Duration::from_millis(500))
@@ -116,5 +118,21 @@ fn bench_bfv(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_bfv);
-criterion_main!(benches);
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+/// Wall time by default; the thread's CPU time with `MIGRATIONFHE_BENCH_CPU_TIME=1` (for a
+/// shared, oversubscribed machine, see `support/cpu_time.rs`).
+fn main() {
+    if cpu_time::requested() {
+        let mut c = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        bench_bfv(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().configure_from_args();
+        bench_bfv(&mut c);
+        c.final_summary();
+    }
+}

@@ -1,7 +1,8 @@
 //! CKKS benches (issue 4): encode, encrypt, add, multiply, relinearise, rescale,
 //! multiply+relinearise+rescale, rotate, 8 hoisted rotations, conjugate, decrypt+decode and
 //! key generation at N = 2^14 (log Q 260), 2^15 (log Q 660) and 2^16 (log Q 860), scale 2^40,
-//! single thread. Ids: `ckks/{op}/{N}/{log Q}`. Filter with `cargo bench --bench ckks -- 16384`.
+//! single thread. Ids: `ckks/{op}/{N}/{log Q}`. Filter with `cargo bench --bench ckks -- 16384`;
+//! `MIGRATIONFHE_BENCH_CPU_TIME=1` measures the thread's CPU time instead of wall time.
 
 #![allow(
     missing_docs,
@@ -10,14 +11,15 @@
     clippy::cast_precision_loss
 )]
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::Measurement;
+use criterion::{black_box, BatchSize, Criterion};
 use migrationfhe::ckks::{self, Evaluator, GaloisKeys, Parameters, Preset};
 use migrationfhe::rlwe::{GaloisKey, RelinearizationKey, SecretKey};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use std::time::Duration;
 
-fn bench_preset(c: &mut Criterion, preset: Preset) {
+fn bench_preset<M: Measurement>(c: &mut Criterion<M>, preset: Preset) {
     let params = Parameters::preset(preset).unwrap();
     let n = params.degree();
     let log_q = params.log_q_at(params.max_level()).unwrap().round();
@@ -103,11 +105,27 @@ fn bench_preset(c: &mut Criterion, preset: Preset) {
     g.finish();
 }
 
-fn bench_ckks(c: &mut Criterion) {
+fn bench_ckks<M: Measurement>(c: &mut Criterion<M>) {
     bench_preset(c, Preset::N16384Depth5Scale40);
     bench_preset(c, Preset::N32768Depth15Scale40);
     bench_preset(c, Preset::N65536Depth20Scale40);
 }
 
-criterion_group!(benches, bench_ckks);
-criterion_main!(benches);
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+/// Wall time by default; the thread's CPU time with `MIGRATIONFHE_BENCH_CPU_TIME=1` (for a
+/// shared, oversubscribed machine, see `support/cpu_time.rs`).
+fn main() {
+    if cpu_time::requested() {
+        let mut c = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        bench_ckks(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().configure_from_args();
+        bench_ckks(&mut c);
+        c.final_summary();
+    }
+}

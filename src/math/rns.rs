@@ -719,9 +719,16 @@ pub struct BaseConverter {
     inv_q: Vec<f64>,
     /// Bound on the error of the `f64` sum in `convert_exact`.
     exact_error: f64,
-    /// Per target prime: the IFMA dot-product kernel, when every source prime and this target
-    /// are below `2^50` and the IFMA backend is chosen for the target (`math::ntt::lanes_for`).
+    /// Per target prime: the IFMA dot-product kernel, when this target is below `2^50` and the
+    /// IFMA backend is chosen for it (`math::ntt::lanes_for`).
     lanes: Vec<Option<Lanes>>,
+    /// Source primes of 51 bits or more (indices): their rows `y_i` are split for the IFMA
+    /// kernel into `y_i mod 2^50` (weight `w_i`) and `y_i >> 50` (weight `w_i·2^50 mod p_j`).
+    big: Vec<usize>,
+    /// Per target prime with lanes (stride `k + 1 + big.len()`): the weights of the split rows
+    /// `y_0 … y_{k-1}, v, hi(y_big…)` (`v`'s weight is 0 in approximate mode: `lanes_w_approx`).
+    lanes_w: Vec<u64>,
+    lanes_w_approx: Vec<u64>,
     /// Per source prime: its IFMA kernels (when every source prime is below `2^50`) and the
     /// 52-bit companion of `(Q/q_i)^{-1}`, for the first step `y_i = [x_i (Q/q_i)^{-1}]_{q_i}`.
     from_lanes: Vec<Option<(Lanes, u64)>>,
@@ -773,20 +780,35 @@ impl BaseConverter {
                 reason: "too many primes for the floating-point correction",
             });
         }
-        let small_from = from.moduli.iter().all(|q| q.bits() <= 50);
         let from_lanes = from
             .moduli
             .iter()
             .zip(&from.qhat_inv)
             .map(|(q, &w)| {
-                let l = if small_from { lanes_for(q) } else { None }?;
+                let l = if q.bits() <= 50 { lanes_for(q) } else { None }?;
                 Some((l, l.companion(w)))
             })
             .collect();
+        let big: Vec<usize> = (0..k).filter(|&i| from.moduli[i].bits() > 50).collect();
+        let lstride = stride + big.len();
+        let mut lanes_w = vec![0u64; to.len() * lstride];
+        let mut lanes_w_approx = vec![0u64; to.len() * lstride];
+        for (j, p) in to.moduli.iter().enumerate() {
+            let row = &weights[j * stride..(j + 1) * stride];
+            let two50 = p.reduce(1 << 50);
+            let lw = &mut lanes_w[j * lstride..(j + 1) * lstride];
+            lw[..stride].copy_from_slice(row);
+            for (b, &i) in big.iter().enumerate() {
+                lw[stride + b] = p.mul(row[i], two50);
+            }
+            let la = &mut lanes_w_approx[j * lstride..(j + 1) * lstride];
+            la.copy_from_slice(lw);
+            la[k] = 0;
+        }
         let lanes = to
             .moduli
             .iter()
-            .map(|p| if small_from { lanes_for(p) } else { None })
+            .map(|p| if p.bits() <= 50 { lanes_for(p) } else { None })
             .collect();
         Ok(Self {
             from: from.clone(),
@@ -796,6 +818,9 @@ impl BaseConverter {
             inv_q,
             exact_error,
             lanes,
+            big,
+            lanes_w,
+            lanes_w_approx,
             from_lanes,
         })
     }
@@ -860,7 +885,10 @@ impl BaseConverter {
         let k = self.from.len();
         let stride = k + 1;
         let terms = if exact { stride } else { k };
-        let mut y = vec![0u64; stride * BLOCK];
+        let lstride = stride + self.big.len();
+        // Rows y_0 … y_{k-1}, v, then the high parts of the big rows (IFMA kernel only); the v
+        // row stays zero in approximate mode.
+        let mut y = vec![0u64; lstride * BLOCK];
         let mut c0 = 0;
         while c0 < n {
             let len = BLOCK.min(n - c0);
@@ -883,21 +911,55 @@ impl BaseConverter {
                 let (ys, v) = y.split_at_mut(k * BLOCK);
                 hps_correction(&mut v[..len], ys, BLOCK, &self.inv_q);
             }
+            // Portable kernel first, on the unsplit rows.
             for (j, p) in self.to.moduli.iter().enumerate() {
+                if self.lanes[j].is_some() {
+                    continue;
+                }
                 let row = j * stride..j * stride + terms;
-                let out = &mut output[j * n + c0..j * n + c0 + len];
-                match &self.lanes[j] {
-                    // Rows below 2^50: y_i < q_i, and v <= k.
-                    Some(l) => l.dot(out, &y, BLOCK, &self.weights[row], 0),
-                    None => dot_block(
-                        out,
-                        &y,
-                        BLOCK,
-                        &self.weights[row.clone()],
-                        &self.weights_shoup[row],
-                        0,
-                        p.value(),
-                    ),
+                dot_block(
+                    &mut output[j * n + c0..j * n + c0 + len],
+                    &y,
+                    BLOCK,
+                    &self.weights[row.clone()],
+                    &self.weights_shoup[row],
+                    0,
+                    p.value(),
+                );
+            }
+            if self.lanes.iter().any(Option::is_some) {
+                // Every row below 2^50 for IFMA: y_i < q_i, v <= k, big rows split at bit 50.
+                for (b, &i) in self.big.iter().enumerate() {
+                    let (lo, hi) = y.split_at_mut((stride + b) * BLOCK);
+                    for (l, h) in lo[i * BLOCK..i * BLOCK + len]
+                        .iter_mut()
+                        .zip(&mut hi[..len])
+                    {
+                        *h = *l >> 50;
+                        *l &= (1 << 50) - 1;
+                    }
+                }
+                let w = if exact {
+                    &self.lanes_w
+                } else {
+                    &self.lanes_w_approx
+                };
+                // Without big rows, approximate mode stops before the (zero) v row.
+                let wlen = if !exact && self.big.is_empty() {
+                    k
+                } else {
+                    lstride
+                };
+                for (j, l) in self.lanes.iter().enumerate() {
+                    if let Some(l) = l {
+                        l.dot(
+                            &mut output[j * n + c0..j * n + c0 + len],
+                            &y,
+                            BLOCK,
+                            &w[j * lstride..j * lstride + wlen],
+                            0,
+                        );
+                    }
                 }
             }
             c0 += len;
@@ -1400,6 +1462,39 @@ mod tests {
             // The edges (Q - 1 in particular) reach u > 0 once k > 1.
             if k > 1 {
                 prop_assert!(max_u > 0);
+            }
+        }
+
+        /// Source bases mixing primes above and below 2^50 (the IFMA kernel splits the rows
+        /// of the large ones), exact mode away from the window, against big integers.
+        #[test]
+        fn convert_exact_mixed_sizes(seed: u64, m in 1usize..=4) {
+            let mut from_m = primes(60, 2);
+            from_m.extend(primes(50, 2));
+            from_m.extend(primes(30, 1));
+            let to_m: Vec<u64> = primes(50, 6)[2..2 + m].to_vec();
+            let from = RnsBasis::new(&from_m).unwrap();
+            let to = RnsBasis::new(&to_m).unwrap();
+            let conv = BaseConverter::new(&from, &to).unwrap();
+            let q = big_product(&from_m);
+            let xs: Vec<BigUint> = samples(&q, seed, 40).into_iter().map(|x| x >> 8u32).collect();
+            let n = xs.len();
+            let input = limb_major(&xs, &from_m);
+            let mut out = vec![0u64; m * n];
+            conv.convert_exact(&input, &mut out).unwrap();
+            for (c, x) in xs.iter().enumerate() {
+                for (j, &p) in to_m.iter().enumerate() {
+                    prop_assert_eq!(out[j * n + c], big_mod(x, p));
+                }
+            }
+            conv.convert_approx(&input, &mut out).unwrap();
+            for (c, x) in xs.iter().enumerate() {
+                for (j, &p) in to_m.iter().enumerate() {
+                    // x + u Q with 0 <= u < k.
+                    let got = out[j * n + c];
+                    let ok = (0..from_m.len() as u64).any(|u| big_mod(&(x + &q * u), p) == got);
+                    prop_assert!(ok);
+                }
             }
         }
 
