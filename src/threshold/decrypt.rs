@@ -143,6 +143,9 @@ impl DecryptionPolicy {
 pub struct DecryptionInput {
     c1: Poly<Ntt>,
     digest: [u8; 32],
+    /// BFV: the digest of `c_1` before modulus switching (a switch to another level changes
+    /// every residue; both are logged, so one ciphertext cannot be decrypted at two levels).
+    origin: Option<[u8; 32]>,
     bits: u32,
     set: [u8; 32],
 }
@@ -210,6 +213,25 @@ impl ActiveShare {
         Ok(())
     }
 
+    /// Records the input (and, for BFV, the ciphertext before switching) in the log, refusing
+    /// if either is already there.
+    fn record_input(&self, input: &DecryptionInput, log: &mut dyn ShareLog) -> Result<()> {
+        let seen = log.contains(LogClass::Decryption, &input.digest)
+            || input
+                .origin
+                .is_some_and(|o| log.contains(LogClass::Decryption, &o));
+        if seen {
+            return Err(ThresholdError::RepeatedShare {
+                protocol: "decryption",
+            }
+            .into());
+        }
+        if let Some(o) = input.origin.filter(|o| *o != input.digest) {
+            log.record(LogClass::Decryption, &o)?;
+        }
+        log.record(LogClass::Decryption, &input.digest)
+    }
+
     /// This party's decryption share of a prepared ciphertext ([`BfvDecryption::input`],
     /// [`CkksDecryption::input`]).
     ///
@@ -224,7 +246,7 @@ impl ActiveShare {
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<DecryptionShare> {
         self.check_input(input)?;
-        log.record(LogClass::Decryption, &input.digest)?;
+        self.record_input(input, log)?;
         let rng = &mut Stream::from_rng(rng);
         let level = input.level();
         let ctx = self.params.ctx_q();
@@ -251,7 +273,7 @@ impl ActiveShare {
     ) -> Result<PkSwitchShare> {
         self.check_input(input)?;
         check_q(&self.params, &receiver.b)?;
-        log.record(LogClass::Decryption, &input.digest)?;
+        self.record_input(input, log)?;
         let rng = &mut Stream::from_rng(rng);
         let level = input.level();
         let ctx = self.params.ctx_q();
@@ -368,6 +390,7 @@ impl BfvDecryption {
             };
             last_needed = total + 1.0;
             if total + 1.0 < log_l {
+                let origin = c1_digest(&ct.polys()[1].prefix(1)?.into_ntt());
                 let ct = bfv::Evaluator::new(&params).mod_switch_to_level(ct, level)?;
                 let c1 = ct.polys()[1].clone().into_ntt();
                 let digest = c1_digest(&c1);
@@ -377,6 +400,7 @@ impl BfvDecryption {
                     input: DecryptionInput {
                         c1,
                         digest,
+                        origin: Some(origin),
                         bits,
                         set: *set.digest(),
                     },
@@ -632,6 +656,7 @@ impl CkksDecryption {
                     input: DecryptionInput {
                         c1,
                         digest,
+                        origin: None,
                         bits,
                         set: *set.digest(),
                     },
