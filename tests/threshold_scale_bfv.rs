@@ -83,8 +83,10 @@ fn bfv_196_parties_n16384() {
             "measured {measured} above the bound {bound}"
         );
     }
-    // Decryption at lambda = 40 (a fresh product: its c1 was not shared yet).
-    let prod2 = ev.multiply_relin(&cy, &cx, &rlk).unwrap();
+    // Decryption at lambda = 40 of another product (the parties refuse to share `prod` again,
+    // even at another level: the same c1).
+    let cx2 = enc(&x, &mut g);
+    let prod2 = ev.multiply_relin(&cx2, &cy, &rlk).unwrap();
     let dec = BfvDecryption::new(&prod2, &set, &DecryptionPolicy::default()).unwrap();
     eprintln!(
         "bfv 196 parties: lambda 40 decrypts at level {} of {} with {}-bit smudging",
