@@ -1,0 +1,4 @@
+//! The `migrationfhe` command-line tool.
+fn main() {
+    println!("hello");
+}
