@@ -77,14 +77,25 @@ pub struct Contribution {
     pub counts: Vec<Vec<u64>>,
 }
 
-/// Writes the agency's rows of the Abel & Sander flows as its input CSV (atomically).
+/// Writes the agency's rows of the Abel & Sander flows as its input CSV (atomically): every
+/// origin among `origins` (ISO3) into each of its countries, for every period.
 pub fn write_agency_csv(
     path: &Path,
     agency: &AgencySpec,
     data: &AbelSander,
-    periods: &[&str],
+    origins: &[String],
+    periods: &[String],
 ) -> Result<()> {
     let n = data.n();
+    let origins: Vec<usize> = origins
+        .iter()
+        .map(|c| {
+            data.index
+                .get(c)
+                .copied()
+                .with_context(|| format!("unknown country {c}"))
+        })
+        .collect::<Result<_>>()?;
     let dests: Vec<usize> = agency
         .countries
         .iter()
@@ -100,11 +111,11 @@ pub fn write_agency_csv(
         out.write_record(HEADER)?;
         for (p, period) in periods.iter().enumerate() {
             for &d in &dests {
-                for o in 0..n {
+                for &o in &origins {
                     let count = data.flows[p][o * n + d].to_string();
                     out.write_record([
                         agency.id.as_str(),
-                        period,
+                        period.as_str(),
                         data.countries[o].iso3.as_str(),
                         data.countries[d].iso3.as_str(),
                         count.as_str(),

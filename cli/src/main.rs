@@ -8,12 +8,16 @@ mod data;
 mod fsio;
 mod plain;
 mod plots;
+mod presets;
+mod progress;
 mod report;
 mod results;
+mod study;
 
-use anyhow::Result;
+use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use rand_core::{OsRng, RngCore};
+use std::path::{Path, PathBuf};
 
 /// Encrypted migration analytics for statistical agencies (BFV/CKKS, multi-party threshold).
 #[derive(Parser, Debug)]
@@ -28,45 +32,51 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Declares a study in the shared folder: parameters, common reference seed, agencies.
+    Init {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+        /// One agency per `regions` (10) or per `countries` (196).
+        #[arg(long, default_value = "regions")]
+        by: String,
+        /// Restrict the study to these regions (comma-separated names; default: all).
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        /// BFV parameter preset.
+        #[arg(long, default_value = presets::DEFAULT)]
+        preset: String,
+        /// Decryption threshold (default: every agency).
+        #[arg(long)]
+        threshold: Option<usize>,
+    },
+    /// Writes each agency's input CSV for the study from the bundled Abel & Sander data.
+    SplitData {
+        /// The shared folder (reads `study.json`).
+        #[arg(long)]
+        shared: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Checks an agency's input CSV against the study without encrypting anything.
+    Validate {
+        /// The shared folder (reads `study.json`).
+        #[arg(long)]
+        shared: PathBuf,
+        /// The agency's identifier.
+        #[arg(long)]
+        agency: String,
+        /// The CSV file.
+        #[arg(long)]
+        input: PathBuf,
+    },
     /// The same figures in plain arithmetic (no encryption), as a report.
     Reference {
         /// Output folder.
         #[arg(long, default_value = "migrationfhe-reference")]
         out: PathBuf,
     },
-    /// Writes each agency's input CSV from the bundled Abel & Sander data.
-    SplitData {
-        /// Output folder.
-        #[arg(long)]
-        out: PathBuf,
-        /// `regions` (10 agencies) or `countries` (196).
-        #[arg(long, default_value = "regions")]
-        by: String,
-    },
-    /// Checks an agency's input CSV without encrypting anything.
-    Validate {
-        /// The agency's identifier (see `split-data`).
-        #[arg(long)]
-        agency: String,
-        /// The CSV file.
-        #[arg(long)]
-        input: PathBuf,
-        /// `regions` (10 agencies) or `countries` (196).
-        #[arg(long, default_value = "regions")]
-        by: String,
-    },
-}
-
-/// Largest count accepted in one cell of an agency file (the declared maximum the encrypted
-/// sums are sized for).
-pub const MAX_CELL_COUNT: u64 = 100_000_000;
-
-fn agencies_by(data: &data::AbelSander, by: &str) -> Result<Vec<agency::AgencySpec>> {
-    match by {
-        "regions" => Ok(agency::region_agencies(data)),
-        "countries" => Ok(agency::country_agencies(data)),
-        other => anyhow::bail!("--by {other}: expected `regions` or `countries`"),
-    }
 }
 
 fn main() {
@@ -77,10 +87,106 @@ fn main() {
     }
 }
 
+fn study_path(shared: &Path) -> PathBuf {
+    shared.join("study.json")
+}
+
+fn load_study(shared: &Path) -> Result<study::Study> {
+    let path = study_path(shared);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "cannot read {} (run `migrationfhe init` first)",
+            path.display()
+        )
+    })?;
+    let s: study::Study = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a valid study file", path.display()))?;
+    if s.format != study::FORMAT {
+        bail!(
+            "{}: format `{}`, expected `{}`",
+            path.display(),
+            s.format,
+            study::FORMAT
+        );
+    }
+    Ok(s)
+}
+
 fn run(cli: Cli) -> Result<()> {
     let dir = data::data_dir(cli.data.as_deref());
     match cli.command {
-        None => anyhow::bail!("the demo is not wired yet"),
+        None => bail!("the demo is not wired yet"),
+        Some(Command::Init {
+            shared,
+            by,
+            regions,
+            preset,
+            threshold,
+        }) => {
+            let path = study_path(&shared);
+            if path.exists() {
+                bail!(
+                    "{} exists: a study is declared once (use a new shared folder)",
+                    path.display()
+                );
+            }
+            presets::bfv_params(&preset)?;
+            let as_data = data::AbelSander::load(&dir)?;
+            let mut seed = [0u8; 32];
+            OsRng.fill_bytes(&mut seed);
+            let n_agencies = study::Study::new(&as_data, &by, &regions, &preset, 1, seed)?
+                .agencies
+                .len();
+            let s = study::Study::new(
+                &as_data,
+                &by,
+                &regions,
+                &preset,
+                threshold.unwrap_or(n_agencies),
+                seed,
+            )?;
+            fsio::write_json(&path, &s)?;
+            println!(
+                "declared study {} in {}: {} agencies, {} countries, {} periods, preset {}, threshold {} of {}",
+                s.analysis,
+                path.display(),
+                s.agencies.len(),
+                s.countries.len(),
+                s.periods.len(),
+                s.preset,
+                s.threshold,
+                s.agencies.len()
+            );
+            Ok(())
+        }
+        Some(Command::SplitData { shared, out }) => {
+            let s = load_study(&shared)?;
+            let as_data = data::AbelSander::load(&dir)?;
+            for a in &s.agencies {
+                let path = out.join(format!("{}.csv", a.spec.id));
+                agency::write_agency_csv(&path, &a.spec, &as_data, &s.countries, &s.periods)?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Some(Command::Validate {
+            shared,
+            agency,
+            input,
+        }) => {
+            let s = load_study(&shared)?;
+            let a = s.agency(&agency)?;
+            let c =
+                agency::read_contribution(&input, &a.spec, &s.countries, &s.periods, a.max_cell)?;
+            let total: u64 = c.counts.iter().flatten().sum();
+            println!(
+                "{}: valid input of agency {} ({} periods, {total} persons in all)",
+                input.display(),
+                c.agency,
+                c.counts.len()
+            );
+            Ok(())
+        }
         Some(Command::Reference { out }) => {
             let as_data = data::AbelSander::load(&dir)?;
             let wdi = data::Wdi::load(&dir)?;
@@ -89,41 +195,6 @@ fn run(cli: Cli) -> Result<()> {
             for p in report::write_report(&out, &r, Some(&wdi))? {
                 println!("wrote {}", p.display());
             }
-            Ok(())
-        }
-        Some(Command::SplitData { out, by }) => {
-            let as_data = data::AbelSander::load(&dir)?;
-            let agencies = agencies_by(&as_data, &by)?;
-            for a in &agencies {
-                let path = out.join(format!("{}.csv", a.id));
-                agency::write_agency_csv(&path, a, &as_data, &data::PERIODS)?;
-                println!("wrote {}", path.display());
-            }
-            Ok(())
-        }
-        Some(Command::Validate { agency, input, by }) => {
-            let as_data = data::AbelSander::load(&dir)?;
-            let agencies = agencies_by(&as_data, &by)?;
-            let spec = agencies.iter().find(|a| a.id == agency).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "unknown agency `{agency}` (agencies: {})",
-                    agencies
-                        .iter()
-                        .map(|a| a.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?;
-            let countries: Vec<String> = as_data.countries.iter().map(|c| c.iso3.clone()).collect();
-            let periods: Vec<String> = data::PERIODS.iter().map(|p| (*p).to_owned()).collect();
-            let c = agency::read_contribution(&input, spec, &countries, &periods, MAX_CELL_COUNT)?;
-            let total: u64 = c.counts.iter().flatten().sum();
-            println!(
-                "{}: valid input of agency {} ({} periods, {total} persons in all)",
-                input.display(),
-                c.agency,
-                c.counts.len()
-            );
             Ok(())
         }
     }
