@@ -107,6 +107,73 @@ pub enum Error {
     /// A CKKS operation was refused; the inner error names the levels and scales involved and
     /// what to do.
     Ckks(CkksError),
+    /// Bytes could not be decoded as a wire-format object (`wire` module, `docs/FORMAT.md`);
+    /// the inner error says which check failed.
+    Wire(WireError),
+}
+
+/// Why bytes were refused by a wire-format decoder (`docs/FORMAT.md`). Every field is public
+/// format metadata (lengths, codes, field names), never a coefficient or secret value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The input ends before a field or the declared payload does.
+    Truncated {
+        /// The part that is cut short.
+        what: &'static str,
+        /// Bytes needed (from the start of the input for the header and payload, from the
+        /// start of the field otherwise).
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+    },
+    /// Bytes follow the checksum, or the payload holds more than its contents.
+    TrailingBytes {
+        /// Number of unused bytes.
+        extra: u64,
+    },
+    /// The input does not start with the magic bytes `MFHE`.
+    BadMagic,
+    /// The format version is not one this build decodes.
+    UnsupportedVersion {
+        /// Version in the input.
+        found: u16,
+        /// Version this build reads and writes.
+        supported: u16,
+    },
+    /// The object is of another kind than the one asked for.
+    WrongKind {
+        /// The kind asked for.
+        expected: &'static str,
+        /// The kind code found.
+        found: u16,
+    },
+    /// The checksum does not match: the bytes were corrupted (or altered) in transit.
+    ChecksumMismatch,
+    /// The object was made for other parameters than those supplied (parameter digest differs).
+    ParameterMismatch,
+    /// A packed residue is not below its prime (or a plaintext coefficient not below `t`).
+    CoefficientOutOfRange {
+        /// The object part holding it.
+        what: &'static str,
+        /// Index of the prime (0 for a plaintext modulus).
+        prime_index: usize,
+    },
+    /// A count or size exceeds what the parameters or the decoding limits allow.
+    TooLarge {
+        /// The field.
+        what: &'static str,
+        /// The value declared.
+        declared: u64,
+        /// The largest value allowed.
+        max: u64,
+    },
+    /// A field holds a value the format or the parameters do not allow (level, degree, flags,
+    /// Galois element, scale, non-canonical encoding...).
+    Invalid {
+        /// What is wrong, in words.
+        what: &'static str,
+    },
 }
 
 /// Why a CKKS operation was refused. Scales are given as `log2(scale)`; every field is public
@@ -238,6 +305,43 @@ impl fmt::Display for CkksError {
     }
 }
 
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Truncated { what, needed, available } => write!(
+                f,
+                "wire: input truncated in the {what}: {needed} bytes needed, {available} available"
+            ),
+            Self::TrailingBytes { extra } => {
+                write!(f, "wire: {extra} unexpected bytes after the object")
+            }
+            Self::BadMagic => f.write_str("wire: not a migrationfhe object (magic bytes differ)"),
+            Self::UnsupportedVersion { found, supported } => write!(
+                f,
+                "wire: format version {found} is not supported (this build reads version {supported}); upgrade the receiver or re-encode with a matching sender"
+            ),
+            Self::WrongKind { expected, found } => write!(
+                f,
+                "wire: expected a {expected} object, found object kind {found:#06x}"
+            ),
+            Self::ChecksumMismatch => {
+                f.write_str("wire: checksum mismatch: the bytes were corrupted in transit")
+            }
+            Self::ParameterMismatch => f.write_str(
+                "wire: the object was made for other parameters than those supplied (parameter digest differs)",
+            ),
+            Self::CoefficientOutOfRange { what, prime_index } => write!(
+                f,
+                "wire: a {what} coefficient is not below its modulus (prime index {prime_index})"
+            ),
+            Self::TooLarge { what, declared, max } => {
+                write!(f, "wire: {what} is {declared}, more than the {max} allowed")
+            }
+            Self::Invalid { what } => write!(f, "wire: invalid field: {what}"),
+        }
+    }
+}
+
 impl fmt::Display for ModulusError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -286,6 +390,7 @@ impl fmt::Display for Error {
             }
             Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
             Self::Ckks(e) => e.fmt(f),
+            Self::Wire(e) => e.fmt(f),
             Self::InsecureParameters { degree, log_qp, max_log_qp } => write!(
                 f,
                 "insecure parameters: log2(QP) = {log_qp} exceeds {max_log_qp} for N = {degree}; use fewer or smaller primes or a larger N"
@@ -295,6 +400,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<WireError> for Error {
+    fn from(e: WireError) -> Self {
+        Self::Wire(e)
+    }
+}
 
 impl From<CkksError> for Error {
     fn from(e: CkksError) -> Self {

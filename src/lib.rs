@@ -9,5 +9,6 @@ pub mod fuzzing;
 pub mod math;
 pub mod params;
 pub mod rlwe;
+pub mod wire;
 
 pub use error::{Error, Result};

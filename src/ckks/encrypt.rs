@@ -302,6 +302,27 @@ impl PublicKey {
     pub fn seed(&self) -> &[u8; 32] {
         &self.seed
     }
+
+    /// `(b_q, a_q, (b_p, a_p))` for the wire format.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn wire_parts(&self) -> (&Poly<Ntt>, &Poly<Ntt>, Option<&(Poly<Ntt>, Poly<Ntt>)>) {
+        (&self.b_q, &self.a_q, self.p_part.as_ref())
+    }
+
+    /// A key from its parts, for the wire format (the decoder has validated them).
+    pub(crate) fn from_wire_parts(
+        b_q: Poly<Ntt>,
+        a_q: Poly<Ntt>,
+        p_part: Option<(Poly<Ntt>, Poly<Ntt>)>,
+        seed: [u8; 32],
+    ) -> Self {
+        Self {
+            b_q,
+            a_q,
+            p_part,
+            seed,
+        }
+    }
 }
 
 fn check_params(params: &Parameters, sk_params: &crate::rlwe::RlweParams) -> Result<()> {
