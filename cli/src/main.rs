@@ -4,7 +4,10 @@
 //! process per agency, exchanging only files in a shared folder.
 
 mod agency;
+mod container;
 mod data;
+mod demo;
+mod engine;
 mod fsio;
 mod plain;
 mod plots;
@@ -13,6 +16,7 @@ mod progress;
 mod report;
 mod results;
 mod study;
+mod workflow;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -71,6 +75,96 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
     },
+    /// An agency's key-generation round: samples its secret share (kept in its private
+    /// folder) and publishes its public-key and Galois key shares.
+    Keygen {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+        /// The agency's private folder (never shared).
+        #[arg(long)]
+        private: PathBuf,
+        /// The agency's identifier.
+        #[arg(long)]
+        agency: String,
+    },
+    /// Combines published shares: `keys` (collective keys) or `outputs` (decrypted results).
+    Combine {
+        /// What to combine.
+        #[arg(value_parser = ["keys", "outputs"])]
+        what: String,
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+    },
+    /// An agency validates its CSV, encrypts it under the collective key and signs it.
+    Encrypt {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+        /// The agency's private folder.
+        #[arg(long)]
+        private: PathBuf,
+        /// The agency's identifier.
+        #[arg(long)]
+        agency: String,
+        /// The agency's CSV file (`agency,period,orig,dest,count`).
+        #[arg(long)]
+        input: PathBuf,
+    },
+    /// The computation node evaluates the declared analysis over the signed submissions.
+    Analyze {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+    },
+    /// An agency checks the node's outputs against its own re-execution of the declared
+    /// analysis and releases its decryption shares of the declared outputs only.
+    DecryptShare {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+        /// The agency's private folder.
+        #[arg(long)]
+        private: PathBuf,
+        /// The agency's identifier.
+        #[arg(long)]
+        agency: String,
+    },
+    /// Re-executes the evaluation from the signed submissions and checks the transcript and
+    /// every output bit for bit.
+    Verify {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+    },
+    /// Writes the report (tables, plots, Markdown) of the combined results.
+    Report {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The demo: 10 regional agencies, the whole protocol in one process, and a report.
+    Demo {
+        /// Output folder.
+        #[arg(long, default_value = "target/migrationfhe-demo")]
+        out: PathBuf,
+        /// BFV parameter preset.
+        #[arg(long, default_value = presets::DEFAULT)]
+        preset: String,
+    },
+    /// Scale run: one agency per country (196); time and bytes per agency per stage.
+    Scale {
+        /// Output folder.
+        #[arg(long, default_value = "target/migrationfhe-scale")]
+        out: PathBuf,
+        /// BFV parameter preset.
+        #[arg(long, default_value = presets::DEFAULT)]
+        preset: String,
+    },
     /// The same figures in plain arithmetic (no encryption), as a report.
     Reference {
         /// Output folder.
@@ -115,7 +209,57 @@ fn load_study(shared: &Path) -> Result<study::Study> {
 fn run(cli: Cli) -> Result<()> {
     let dir = data::data_dir(cli.data.as_deref());
     match cli.command {
-        None => bail!("the demo is not wired yet"),
+        None => {
+            demo::run(&demo::Options { data: &dir, out: Path::new("target/migrationfhe-demo"), by: "regions", preset: presets::DEFAULT })?;
+            Ok(())
+        }
+        Some(Command::Demo { out, preset }) => {
+            demo::run(&demo::Options { data: &dir, out: &out, by: "regions", preset: &preset })?;
+            Ok(())
+        }
+        Some(Command::Scale { out, preset }) => {
+            demo::run(&demo::Options { data: &dir, out: &out, by: "countries", preset: &preset })?;
+            Ok(())
+        }
+        Some(Command::Keygen { shared, private, agency }) => {
+            let s = load_study(&shared)?;
+            workflow::keygen(&s, &workflow::Shared(shared), &private, &agency)
+        }
+        Some(Command::Combine { what, shared }) => {
+            let s = load_study(&shared)?;
+            if what == "keys" {
+                workflow::combine_keys(&s, &workflow::Shared(shared))
+            } else {
+                workflow::combine_outputs(&s, &workflow::Shared(shared))
+            }
+        }
+        Some(Command::Encrypt { shared, private, agency, input }) => {
+            let s = load_study(&shared)?;
+            workflow::encrypt(&s, &workflow::Shared(shared), &private, &agency, &input)
+        }
+        Some(Command::Analyze { shared }) => {
+            let s = load_study(&shared)?;
+            workflow::analyze(&s, &workflow::Shared(shared))
+        }
+        Some(Command::DecryptShare { shared, private, agency }) => {
+            let s = load_study(&shared)?;
+            workflow::decrypt_share(&s, &workflow::Shared(shared), &private, &agency)
+        }
+        Some(Command::Verify { shared }) => {
+            let s = load_study(&shared)?;
+            workflow::verify(&s, &workflow::Shared(shared))
+        }
+        Some(Command::Report { shared, out }) => {
+            let s = load_study(&shared)?;
+            let sh = workflow::Shared(shared);
+            let r: workflow::WorkflowResults = fsio::read_json(&sh.results()).context("run `migrationfhe combine outputs` first")?;
+            let res = workflow::to_results(&s, &r)?;
+            let wdi = data::Wdi::load(&dir).ok();
+            for p in report::write_report(&out, &res, wdi.as_ref())? {
+                println!("wrote {}", p.display());
+            }
+            Ok(())
+        }
         Some(Command::Init {
             shared,
             by,
