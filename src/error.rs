@@ -110,6 +110,22 @@ pub enum Error {
     /// Bytes could not be decoded as a wire-format object (`wire` module, `docs/FORMAT.md`);
     /// the inner error says which check failed.
     Wire(WireError),
+    /// An input data file (CSV) was refused: `source` names the file, `line` the 1-based line
+    /// (0 for the file as a whole) and `reason` what is wrong and what to do.
+    Data {
+        /// The file or table.
+        source: String,
+        /// 1-based line number, 0 when the problem is not on one line.
+        line: usize,
+        /// What is wrong (public data only).
+        reason: String,
+    },
+    /// An analysis was refused (a bound the plaintext modulus cannot hold, a layout that does not
+    /// fit, a ciphertext that is not a declared output, a transcript that does not verify).
+    Analytics {
+        /// What is wrong and what to do.
+        reason: String,
+    },
 }
 
 /// Why bytes were refused by a wire-format decoder (`docs/FORMAT.md`). Every field is public
@@ -391,6 +407,14 @@ impl fmt::Display for Error {
             Self::InvalidOperation { reason } => write!(f, "invalid operation: {reason}"),
             Self::Ckks(e) => e.fmt(f),
             Self::Wire(e) => e.fmt(f),
+            Self::Data { source, line, reason } => {
+                if *line == 0 {
+                    write!(f, "invalid data in {source}: {reason}")
+                } else {
+                    write!(f, "invalid data in {source}, line {line}: {reason}")
+                }
+            }
+            Self::Analytics { reason } => write!(f, "analysis refused: {reason}"),
             Self::InsecureParameters { degree, log_qp, max_log_qp } => write!(
                 f,
                 "insecure parameters: log2(QP) = {log_qp} exceeds {max_log_qp} for N = {degree}; use fewer or smaller primes or a larger N"
