@@ -6,12 +6,13 @@
 
 use crate::agency;
 use crate::data::{self, AbelSander, UnhcrSeries, Wdi};
+use crate::collective;
 use crate::engine;
 use crate::plain;
 use crate::presets;
 use crate::progress::{bar, Stages};
 use crate::report;
-use crate::results::{Check, Decryption, Results};
+use crate::results::{Check, CorridorRow, Decryption, Results};
 use crate::study::Study;
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
@@ -71,9 +72,9 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         Ok(())
     })?;
     // Key generation: every agency samples its share and publishes its key shares.
-    let committee = engine::committee(&study)?;
+    let committee = collective::committee(&study)?;
     let set = committee.all()?;
-    let crs = engine::crs(&study)?;
+    let crs = collective::crs(&study)?;
     let private = opts.out.join("private");
     let mut parties: Vec<(ActiveShare, Box<dyn ShareLog>)> = Vec::new();
     let mut signers: Vec<SigningKey> = Vec::new();
@@ -91,7 +92,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                 std::fs::remove_file(&log_path)?;
             }
             let mut log: Box<dyn ShareLog> = Box::new(FileShareLog::open(&log_path)?);
-            let (p, g) = engine::keygen_shares(&active, &crs, &elements, log.as_mut(), &mut OsRng)?;
+            let (p, g) = collective::keygen_shares(&active, &crs, &elements, log.as_mut(), &mut OsRng)?;
             pk_shares.push(p);
             g_shares.push(g);
             parties.push((active, log));
@@ -99,7 +100,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
             pb.inc(1);
         }
         pb.finish_and_clear();
-        engine::combine_keys(&params, &crs, &set, &elements, &pk_shares, &g_shares)
+        collective::combine_keys(&params, &crs, &set, &elements, &pk_shares, &g_shares)
     })?;
     let subs = st.run(&format!("{n_ag} agencies validate, encrypt and sign their contributions"), || {
         let pb = bar(n_ag, "encrypt + sign");
@@ -118,7 +119,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         Ok(flows::evaluate(&be, &spec, params.plaintext_modulus(), &subs)?)
     })?;
     let (flow_res, n_cts) = st.run(&format!("threshold decryption of the declared outputs ({n_ag} of {n_ag} agencies)"), || {
-        let dec = engine::InProcessThreshold {
+        let dec = collective::InProcessThreshold {
             parties: std::cell::RefCell::new(std::mem::take(&mut parties)),
             set: set.clone(),
             count: std::cell::Cell::new(0),
@@ -139,6 +140,19 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
             r.region_flows[p] = region.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect();
             r.inflow[p] = pr.inflow.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect();
             r.outflow[p] = pr.outflow.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect();
+        }
+        for pr in &flow_res.periods {
+            for c in &pr.corridors {
+                r.corridors.push(CorridorRow {
+                    period: pr.period.clone(),
+                    origin: study.countries[c.origin].clone(),
+                    dest: study.countries[c.dest].clone(),
+                    forward: c.forward,
+                    reverse: c.reverse,
+                    net: c.net,
+                    return_ratio: c.return_ratio,
+                });
+            }
         }
         let source_ok = r.region_flows == as_data.region_flows;
         r.checks.push(Check {

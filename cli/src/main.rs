@@ -4,6 +4,7 @@
 //! process per agency, exchanging only files in a shared folder.
 
 mod agency;
+mod collective;
 mod container;
 mod data;
 mod demo;

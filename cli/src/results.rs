@@ -61,6 +61,25 @@ pub struct Statistic {
     pub description: String,
 }
 
+/// A declared corridor's return-flow figures in one period.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CorridorRow {
+    /// Period.
+    pub period: String,
+    /// Origin ISO3.
+    pub origin: String,
+    /// Destination ISO3.
+    pub dest: String,
+    /// Flow origin -> destination.
+    pub forward: i64,
+    /// The return flow destination -> origin.
+    pub reverse: i64,
+    /// `forward - reverse`.
+    pub net: i64,
+    /// `reverse / forward`.
+    pub return_ratio: Option<f64>,
+}
+
 /// Everything a report shows.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Results {
@@ -84,6 +103,8 @@ pub struct Results {
     pub inflow: Vec<Vec<u64>>,
     /// `outflow[p][c]`.
     pub outflow: Vec<Vec<u64>>,
+    /// Declared corridors (return flows).
+    pub corridors: Vec<CorridorRow>,
     /// Largest country-to-country corridors of the last period: (orig, dest, persons).
     pub top_corridors: Vec<(usize, usize, u64)>,
     /// Net migration rate per 1,000 population, last period, where population is known.

@@ -168,7 +168,14 @@ impl Study {
             regions: kept_regions,
             country_region,
             agencies,
-            corridors: Vec::new(),
+            corridors: DECLARED_CORRIDORS
+                .iter()
+                .filter_map(|(o, d)| {
+                    let i = countries_pos(&keep_codes, o)?;
+                    let j = countries_pos(&keep_codes, d)?;
+                    Some((i, j))
+                })
+                .collect(),
         })
     }
 
@@ -196,6 +203,25 @@ impl Study {
             .try_into()
             .map_err(|_| anyhow::anyhow!("crs_seed must be 32 bytes of hex"))
     }
+}
+
+/// Corridors whose return flows the study declares as outputs (where both countries are in
+/// the study): a public choice of well-known corridors, made before seeing any data.
+pub const DECLARED_CORRIDORS: [(&str, &str); 10] = [
+    ("MEX", "USA"),
+    ("IND", "ARE"),
+    ("BGD", "IND"),
+    ("CHN", "USA"),
+    ("PAK", "AFG"),
+    ("KAZ", "RUS"),
+    ("TUR", "DEU"),
+    ("MAR", "ESP"),
+    ("PHL", "USA"),
+    ("CAN", "USA"),
+];
+
+fn countries_pos(codes: &[String], c: &str) -> Option<usize> {
+    codes.iter().position(|x| x == c)
 }
 
 /// Lower-case hex.

@@ -17,6 +17,7 @@
 //! it), `signing.key` (Ed25519), `share.log` (every share it has released; it refuses repeats).
 
 use crate::container;
+use crate::collective;
 use crate::engine;
 use crate::fsio;
 use crate::presets;
@@ -161,13 +162,13 @@ impl Private {
     }
 
     fn secret(&self, study: &Study, params: &Arc<bfv::Parameters>, party: u32) -> Result<PartySecret> {
-        let committee = engine::committee(study)?;
+        let committee = collective::committee(study)?;
         let mut rng = ChaCha20Rng::from_seed(*self.seed);
         Ok(PartySecret::generate(params.ring(), &committee, PartyId::new(party)?, &mut rng)?)
     }
 
     fn active(&self, study: &Study, params: &Arc<bfv::Parameters>, party: u32) -> Result<ActiveShare> {
-        let set = engine::active_set(study)?;
+        let set = collective::active_set(study)?;
         Ok(self.secret(study, params, party)?.active(&set)?)
     }
 
@@ -188,8 +189,8 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
     let me = Private::create(private)?;
     let active = me.active(study, &params, a.party)?;
     let mut log = me.log()?;
-    let crs = engine::crs(study)?;
-    let (pk, galois) = engine::keygen_shares(&active, &crs, &elements, &mut log, &mut OsRng)?;
+    let crs = collective::crs(study)?;
+    let (pk, galois) = collective::keygen_shares(&active, &crs, &elements, &mut log, &mut OsRng)?;
     let mut blobs = vec![pk.to_bytes(params.ring())?];
     for g in &galois {
         blobs.push(g.to_bytes(params.ring())?);
@@ -210,8 +211,8 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
 pub fn combine_keys(study: &Study, shared: &Shared) -> Result<()> {
     let params = presets::bfv_params(&study.preset)?;
     let elements = engine::galois_elements(study, &params)?;
-    let crs = engine::crs(study)?;
-    let set = engine::active_set(study)?;
+    let crs = collective::crs(study)?;
+    let set = collective::active_set(study)?;
     let mut pk_shares = Vec::new();
     let mut galois_shares = Vec::new();
     let mut identities = Vec::new();
@@ -227,7 +228,7 @@ pub fn combine_keys(study: &Study, shared: &Shared) -> Result<()> {
         galois_shares.push(blobs[1..].iter().map(|b| GaloisKeyShare::from_bytes(params.ring(), b)).collect::<migrationfhe::Result<Vec<_>>>()?);
         identities.push((a.spec.id.clone(), h.verifying_key));
     }
-    let (pk, galois) = engine::combine_keys(&params, &crs, &set, &elements, &pk_shares, &galois_shares)?;
+    let (pk, galois) = collective::combine_keys(&params, &crs, &set, &elements, &pk_shares, &galois_shares)?;
     let header = KeysHeader { kind: "keys".into(), analysis: study.analysis.clone(), galois_elements: elements, identities };
     container::write(&shared.keys(), &header, &[pk.to_bytes(params.ring())?, galois.to_bytes(&params)?])?;
     println!("combined the collective public key and {} Galois keys from {} agencies into {}", header.galois_elements.len(), study.agencies.len(), shared.keys().display());
@@ -380,14 +381,14 @@ pub fn decrypt_share(study: &Study, shared: &Shared, private: &Path, agency: &st
     check_node(&be, &eval, &published)?;
     let me = Private::open(private)?;
     let active = me.active(study, &params, a.party)?;
-    let set = engine::active_set(study)?;
+    let set = collective::active_set(study)?;
     let mut log = me.log()?;
     let mut blobs = Vec::new();
     let mut outputs = Vec::new();
     for o in &eval.outputs {
         eval.transcript.authorises(&be, o)?;
         for ct in &o.cts {
-            let prepared = engine::prepare(ct, &set)?;
+            let prepared = collective::prepare(ct, &set)?;
             let share = active.decryption_share(prepared.input(), &mut log, &mut OsRng)?;
             blobs.push(share.to_bytes(params.ring())?);
         }
@@ -399,15 +400,13 @@ pub fn decrypt_share(study: &Study, shared: &Shared, private: &Path, agency: &st
     Ok(())
 }
 
-struct Combined(HashMap<[u8; 32], Vec<i64>>, Vec<[u8; 32]>);
+/// Plaintexts already combined from the agencies' shares, looked up by ciphertext digest.
+struct Combined(HashMap<[u8; 32], Vec<i64>>);
 
-impl Decryptor<BfvBackend> for std::cell::RefCell<Combined> {
+impl Decryptor<BfvBackend> for Combined {
     fn decrypt(&self, ct: &bfv::Ciphertext) -> migrationfhe::Result<Vec<i64>> {
         let be = BfvBackend::new(ct.params(), bfv::GaloisKeys::default(), None);
-        let d = be.digest(ct);
-        let mut me = self.borrow_mut();
-        me.1.push(d);
-        me.0.get(&d).cloned().ok_or(migrationfhe::Error::Analytics { reason: "no combined decryption for this ciphertext".into() })
+        self.0.get(&be.digest(ct)).cloned().ok_or(migrationfhe::Error::Analytics { reason: "no combined decryption for this ciphertext".into() })
     }
 }
 
@@ -429,7 +428,7 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
     let published = read_outputs(study, shared)?;
     let (params, be, eval) = evaluate(study, shared)?;
     check_node(&be, &eval, &published)?;
-    let set = engine::active_set(study)?;
+    let set = collective::active_set(study)?;
     let mut per_party: Vec<Vec<DecryptionShare>> = Vec::new();
     for a in &study.agencies {
         let path = shared.shares(&a.spec.id);
@@ -446,14 +445,14 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
     let mut outputs = Vec::new();
     for o in &eval.outputs {
         for ct in &o.cts {
-            let prepared = engine::prepare(ct, &set)?;
+            let prepared = collective::prepare(ct, &set)?;
             let shares: Vec<DecryptionShare> = per_party.iter().map(|p| p.get(k).cloned().context("too few decryption shares")).collect::<Result<_>>()?;
-            let values = engine::decode(&prepared.combine(&set, &shares)?)?;
+            let values = collective::decode(&prepared.combine(&set, &shares)?)?;
             plain.insert(be.digest(ct), values);
             k += 1;
         }
     }
-    let dec = std::cell::RefCell::new(Combined(plain, Vec::new()));
+    let dec = Combined(plain);
     for o in &eval.outputs {
         let v = migrationfhe::analytics::open_output(&be, &dec, &eval.transcript, o)?;
         outputs.push((o.name.clone(), v));
@@ -514,6 +513,21 @@ pub fn to_results(study: &Study, r: &WorkflowResults) -> Result<crate::results::
         res.region_flows.push(to_u(get(&format!("groups/region/{p}"))?)?);
         res.inflow.push(to_u(get(&format!("inflow/{p}"))?)?);
         res.outflow.push(to_u(get(&format!("outflow/{p}"))?)?);
+        if !study.corridors.is_empty() {
+            let (f, b, n) = (get(&format!("corridor_forward/{p}"))?, get(&format!("corridor_reverse/{p}"))?, get(&format!("corridor_net/{p}"))?);
+            for (i, &(o, d)) in study.corridors.iter().enumerate() {
+                res.corridors.push(crate::results::CorridorRow {
+                    period: p.clone(),
+                    origin: study.countries[o].clone(),
+                    dest: study.countries[d].clone(),
+                    forward: f[i],
+                    reverse: b[i],
+                    net: n[i],
+                    #[allow(clippy::cast_precision_loss)]
+                    return_ratio: (f[i] != 0).then(|| b[i] as f64 / f[i] as f64),
+                });
+            }
+        }
     }
     res.decryptions = r
         .outputs
