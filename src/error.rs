@@ -126,6 +126,79 @@ pub enum Error {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// A multi-party (threshold) protocol step was refused; the inner error says which check
+    /// failed (party ids and counts only, never share contents).
+    Threshold(ThresholdError),
+}
+
+/// Why a threshold protocol step was refused (`threshold` module). Every field is public
+/// protocol metadata: party ids, counts, bit sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ThresholdError {
+    /// The party's share log already holds a share for this input (same ciphertext, same
+    /// common reference polynomial): producing another one, even with fresh randomness or for
+    /// another set of parties, would leak the secret share. Use a fresh protocol instance.
+    RepeatedShare {
+        /// The protocol (`"decryption"`, `"public key"`, …).
+        protocol: &'static str,
+    },
+    /// A share belongs to another protocol instance, ciphertext or kind of protocol.
+    WrongInstance,
+    /// A share was computed for another set of active parties.
+    WrongParticipantSet,
+    /// Two shares from the same party.
+    DuplicateParty {
+        /// The party id.
+        party: u32,
+    },
+    /// A share from a party outside the declared set.
+    UnexpectedParty {
+        /// The party id.
+        party: u32,
+    },
+    /// Shares are missing: aggregation needs one from every party of the declared set.
+    MissingShares {
+        /// How many were received.
+        received: usize,
+        /// How many the set needs.
+        expected: usize,
+    },
+    /// Fewer active parties than the threshold `t`.
+    BelowThreshold {
+        /// Parties offered.
+        parties: usize,
+        /// The threshold.
+        threshold: usize,
+    },
+    /// An invalid committee or party set (empty, repeated or zero ids, threshold 0 or above
+    /// the number of parties, a party outside the committee).
+    InvalidParticipants {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The smudging noise would overflow the decryption margin even at the ciphertext's own
+    /// level: the failure probability would exceed `2^-lambda`.
+    SmudgingOverflow {
+        /// Bits of modulus needed (`log2` of the noise, smudging and message bound plus one).
+        needed_bits: u32,
+        /// Bits available at the ciphertext's level.
+        available_bits: u32,
+    },
+    /// A statistical security parameter below the minimum without the explicitly insecure
+    /// option.
+    InsecureSmudging {
+        /// The `lambda` asked for.
+        lambda: u32,
+    },
+    /// A sealed point-to-point message did not authenticate (wrong key, sender, receiver,
+    /// instance, or tampered bytes). Deliberately carries no detail.
+    SealedShareRejected,
+    /// The persisted share log could not be read or written.
+    Log {
+        /// The I/O error kind, as text.
+        reason: String,
+    },
 }
 
 /// Why bytes were refused by a wire-format decoder (`docs/FORMAT.md`). Every field is public
@@ -190,6 +263,59 @@ pub enum WireError {
         /// What is wrong, in words.
         what: &'static str,
     },
+}
+
+impl fmt::Display for ThresholdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RepeatedShare { protocol } => write!(
+                f,
+                "threshold: a {protocol} share for this input was already produced; refusing a second one (start a new protocol instance)"
+            ),
+            Self::WrongInstance => f.write_str(
+                "threshold: share of another protocol instance, ciphertext or protocol kind",
+            ),
+            Self::WrongParticipantSet => {
+                f.write_str("threshold: share computed for another set of active parties")
+            }
+            Self::DuplicateParty { party } => {
+                write!(f, "threshold: second share from party {party}")
+            }
+            Self::UnexpectedParty { party } => {
+                write!(f, "threshold: party {party} is not in the declared set")
+            }
+            Self::MissingShares { received, expected } => write!(
+                f,
+                "threshold: {received} of {expected} shares received; every party of the set must contribute"
+            ),
+            Self::BelowThreshold { parties, threshold } => write!(
+                f,
+                "threshold: {parties} parties offered, at least {threshold} needed"
+            ),
+            Self::InvalidParticipants { reason } => {
+                write!(f, "threshold: invalid participants: {reason}")
+            }
+            Self::SmudgingOverflow {
+                needed_bits,
+                available_bits,
+            } => write!(
+                f,
+                "threshold: smudging noise needs {needed_bits} bits of modulus but the ciphertext has {available_bits}; decrypt earlier in the circuit or use a larger modulus"
+            ),
+            Self::InsecureSmudging { lambda } => write!(
+                f,
+                "threshold: statistical security {lambda} below the minimum 40 (only the explicitly insecure test option allows it)"
+            ),
+            Self::SealedShareRejected => f.write_str("threshold: sealed share rejected"),
+            Self::Log { reason } => write!(f, "threshold: share log I/O failed: {reason}"),
+        }
+    }
+}
+
+impl From<ThresholdError> for Error {
+    fn from(e: ThresholdError) -> Self {
+        Self::Threshold(e)
+    }
 }
 
 /// Why a CKKS operation was refused. Scales are given as `log2(scale)`; every field is public
@@ -415,6 +541,7 @@ impl fmt::Display for Error {
                 }
             }
             Self::Analytics { reason } => write!(f, "analysis refused: {reason}"),
+            Self::Threshold(e) => e.fmt(f),
             Self::InsecureParameters { degree, log_qp, max_log_qp } => write!(
                 f,
                 "insecure parameters: log2(QP) = {log_qp} exceeds {max_log_qp} for N = {degree}; use fewer or smaller primes or a larger N"

@@ -10,6 +10,7 @@ pub mod fuzzing;
 pub mod math;
 pub mod params;
 pub mod rlwe;
+pub mod threshold;
 pub mod wire;
 
 pub use error::{Error, Result};
