@@ -16,7 +16,11 @@ use std::sync::Arc;
 
 /// The threshold committee: every agency by its party id, `n`-out-of-`n`.
 pub fn committee(study: &Study) -> Result<Committee> {
-    let ids: Vec<PartyId> = study.agencies.iter().map(|a| PartyId::new(a.party)).collect::<migrationfhe::Result<_>>()?;
+    let ids: Vec<PartyId> = study
+        .agencies
+        .iter()
+        .map(|a| PartyId::new(a.party))
+        .collect::<migrationfhe::Result<_>>()?;
     Ok(Committee::new(&ids, ids.len())?)
 }
 
@@ -71,16 +75,30 @@ pub fn combine_keys(
     for (i, &g) in elements.iter().enumerate() {
         let shares: Vec<GaloisKeyShare> = galois_shares
             .iter()
-            .map(|per_party| per_party.get(i).cloned().context("a party sent too few Galois key shares"))
+            .map(|per_party| {
+                per_party
+                    .get(i)
+                    .cloned()
+                    .context("a party sent too few Galois key shares")
+            })
             .collect::<Result<_>>()?;
-        keys.insert(GaloisKeyShare::aggregate(params.ring(), &galois_instance(crs, g), set, &shares)?);
+        keys.insert(GaloisKeyShare::aggregate(
+            params.ring(),
+            &galois_instance(crs, g),
+            set,
+            &shares,
+        )?);
     }
     Ok((pk, keys))
 }
 
 /// Prepares a declared output's ciphertext for collective decryption by `set`.
 pub fn prepare(ct: &bfv::Ciphertext, set: &ActiveSet) -> Result<BfvDecryption> {
-    Ok(BfvDecryption::new(ct, set, &DecryptionPolicy::with_lambda(40)?)?)
+    Ok(BfvDecryption::new(
+        ct,
+        set,
+        &DecryptionPolicy::with_lambda(40)?,
+    )?)
 }
 
 /// Slot values of a combined plaintext.
@@ -96,6 +114,8 @@ pub struct InProcessThreshold {
     pub parties: std::cell::RefCell<Vec<(ActiveShare, Box<dyn ShareLog>)>>,
     /// The active set.
     pub set: ActiveSet,
+    /// The parties' randomness (in a deployment each party has its own).
+    pub rng: std::cell::RefCell<rand_chacha::ChaCha20Rng>,
     /// Ciphertexts decrypted so far.
     pub count: std::cell::Cell<usize>,
 }
@@ -103,14 +123,13 @@ pub struct InProcessThreshold {
 impl Decryptor<BfvBackend> for InProcessThreshold {
     fn decrypt(&self, ct: &bfv::Ciphertext) -> migrationfhe::Result<Vec<i64>> {
         let prepared = BfvDecryption::new(ct, &self.set, &DecryptionPolicy::with_lambda(40)?)?;
-        let mut rng = rand_core::OsRng;
+        let mut rng = self.rng.borrow_mut();
         let mut parties = self.parties.borrow_mut();
         let shares: Vec<DecryptionShare> = parties
             .iter_mut()
-            .map(|(a, log)| a.decryption_share(prepared.input(), log.as_mut(), &mut rng))
+            .map(|(a, log)| a.decryption_share(prepared.input(), log.as_mut(), &mut *rng))
             .collect::<migrationfhe::Result<_>>()?;
         self.count.set(self.count.get() + 1);
         prepared.combine(&self.set, &shares)?.decode_signed()
     }
 }
-

@@ -14,7 +14,8 @@ const MAGIC: &[u8; 8] = b"MFHEcli1";
 /// Encodes a header and blobs.
 pub fn encode<H: Serialize>(header: &H, blobs: &[Vec<u8>]) -> Result<Vec<u8>> {
     let json = serde_json::to_vec(header)?;
-    let mut out = Vec::with_capacity(16 + json.len() + blobs.iter().map(|b| b.len() + 8).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(16 + json.len() + blobs.iter().map(|b| b.len() + 8).sum::<usize>());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&u32::try_from(json.len())?.to_le_bytes());
     out.extend_from_slice(&json);

@@ -209,7 +209,8 @@ struct WdiRow {
 }
 
 impl Wdi {
-    /// Loads `wdi_countries.csv` and `wdi_indicators_1990_2024.csv`.
+    /// Loads `wdi_countries.csv` and `wdi_indicators.csv` (the bundled subset) or
+    /// `wdi_indicators_1990_2024.csv`.
     pub fn load(dir: &Path) -> Result<Self> {
         let mut countries = HashMap::new();
         for row in open(dir, "wdi_countries.csv")?.deserialize() {
@@ -218,8 +219,13 @@ impl Wdi {
         }
         let mut population = HashMap::new();
         let mut gdp_pc = HashMap::new();
-        for row in open(dir, "wdi_indicators_1990_2024.csv")?.deserialize() {
-            let r: WdiRow = row.context("wdi_indicators_1990_2024.csv")?;
+        let name = if dir.join("wdi_indicators.csv").exists() {
+            "wdi_indicators.csv"
+        } else {
+            "wdi_indicators_1990_2024.csv"
+        };
+        for row in open(dir, name)?.deserialize() {
+            let r: WdiRow = row.with_context(|| name.to_owned())?;
             if let Some(p) = r.pop_total {
                 population.insert((r.iso3c.clone(), r.year), p);
             }

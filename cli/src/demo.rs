@@ -5,8 +5,8 @@
 //! and a report. The `scale` variant does the same with one agency per country.
 
 use crate::agency;
-use crate::data::{self, AbelSander, UnhcrSeries, Wdi};
 use crate::collective;
+use crate::data::{self, AbelSander, UnhcrSeries, Wdi};
 use crate::engine;
 use crate::plain;
 use crate::presets;
@@ -50,24 +50,50 @@ pub struct PerAgency {
 /// Runs the demo; returns the results written to the report.
 pub fn run(opts: &Options<'_>) -> Result<Results> {
     let mut st = Stages::new(false);
-    println!("migrationfhe demo: {} agencies by {}, preset {}", if opts.by == "regions" { "10" } else { "196" }, opts.by, opts.preset);
+    println!(
+        "migrationfhe demo: {} agencies by {}, preset {}",
+        if opts.by == "regions" { "10" } else { "196" },
+        opts.by,
+        opts.preset
+    );
     let (as_data, wdi, unhcr) = st.run("load data (Abel & Sander, WDI, UNHCR)", || {
-        Ok((AbelSander::load(opts.data)?, Wdi::load(opts.data)?, UnhcrSeries::load(opts.data)?))
+        Ok((
+            AbelSander::load(opts.data)?,
+            Wdi::load(opts.data)?,
+            UnhcrSeries::load(opts.data)?,
+        ))
     })?;
     let mut seed = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
-    let study = Study::new(&as_data, opts.by, &[], opts.preset, usize::MAX.min(if opts.by == "regions" { 10 } else { 196 }), seed)?;
+    let mut rng = engine::rng()?;
+    let study = Study::new(
+        &as_data,
+        opts.by,
+        &[],
+        opts.preset,
+        usize::MAX.min(if opts.by == "regions" { 10 } else { 196 }),
+        seed,
+    )?;
     let n_ag = study.agencies.len();
-    let (params, elements) = st.run("parameters, count bound, Galois elements of the analysis", || {
-        let params = presets::bfv_params(opts.preset)?;
-        engine::check_bound(&study, &params)?;
-        let elements = engine::galois_elements(&study, &params)?;
-        Ok((params, elements))
-    })?;
+    let (params, elements) = st.run(
+        "parameters, count bound, Galois elements of the analysis",
+        || {
+            let params = presets::bfv_params(opts.preset)?;
+            engine::check_bound(&study, &params)?;
+            let elements = engine::galois_elements(&study, &params)?;
+            Ok((params, elements))
+        },
+    )?;
     let inputs = opts.out.join("inputs");
     st.run("agencies export their CSV files", || {
         for a in &study.agencies {
-            agency::write_agency_csv(&inputs.join(format!("{}.csv", a.spec.id)), &a.spec, &as_data, &study.countries, &study.periods)?;
+            agency::write_agency_csv(
+                &inputs.join(format!("{}.csv", a.spec.id)),
+                &a.spec,
+                &as_data,
+                &study.countries,
+                &study.periods,
+            )?;
         }
         Ok(())
     })?;
@@ -78,68 +104,125 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
     let private = opts.out.join("private");
     let mut parties: Vec<(ActiveShare, Box<dyn ShareLog>)> = Vec::new();
     let mut signers: Vec<SigningKey> = Vec::new();
-    let (pk, galois) = st.run(&format!("collective keys: public key + {} Galois keys, {n_ag} agencies", elements.len()), || {
-        let pb = bar(n_ag, "key generation");
-        let mut pk_shares = Vec::new();
-        let mut g_shares = Vec::new();
-        for a in &study.agencies {
-            let secret = PartySecret::generate(params.ring(), &committee, PartyId::new(a.party)?, &mut OsRng)?;
-            let active = secret.active(&set)?;
-            let dir = private.join(&a.spec.id);
-            std::fs::create_dir_all(&dir)?;
-            let log_path = dir.join("share.log");
-            if log_path.exists() {
-                std::fs::remove_file(&log_path)?;
+    let (pk, galois) = st.run(
+        &format!(
+            "collective keys: public key + {} Galois keys, {n_ag} agencies",
+            elements.len()
+        ),
+        || {
+            let pb = bar(n_ag, "key generation");
+            let mut pk_shares = Vec::new();
+            let mut g_shares = Vec::new();
+            for a in &study.agencies {
+                let secret = PartySecret::generate(
+                    params.ring(),
+                    &committee,
+                    PartyId::new(a.party)?,
+                    &mut rng,
+                )?;
+                let active = secret.active(&set)?;
+                let dir = private.join(&a.spec.id);
+                std::fs::create_dir_all(&dir)?;
+                let log_path = dir.join("share.log");
+                if log_path.exists() {
+                    std::fs::remove_file(&log_path)?;
+                }
+                let mut log: Box<dyn ShareLog> = Box::new(FileShareLog::open(&log_path)?);
+                let (p, g) =
+                    collective::keygen_shares(&active, &crs, &elements, log.as_mut(), &mut rng)?;
+                pk_shares.push(p);
+                g_shares.push(g);
+                parties.push((active, log));
+                signers.push(SigningKey::generate(&mut rng));
+                pb.inc(1);
             }
-            let mut log: Box<dyn ShareLog> = Box::new(FileShareLog::open(&log_path)?);
-            let (p, g) = collective::keygen_shares(&active, &crs, &elements, log.as_mut(), &mut OsRng)?;
-            pk_shares.push(p);
-            g_shares.push(g);
-            parties.push((active, log));
-            signers.push(SigningKey::generate(&mut OsRng));
-            pb.inc(1);
-        }
-        pb.finish_and_clear();
-        collective::combine_keys(&params, &crs, &set, &elements, &pk_shares, &g_shares)
-    })?;
-    let subs = st.run(&format!("{n_ag} agencies validate, encrypt and sign their contributions"), || {
-        let pb = bar(n_ag, "encrypt + sign");
-        let mut all = Vec::new();
-        for (a, key) in study.agencies.iter().zip(&signers) {
-            let c = agency::read_contribution(&inputs.join(format!("{}.csv", a.spec.id)), &a.spec, &study.countries, &study.periods, a.max_cell)?;
-            all.extend(engine::encrypt_contribution(&study, &params, &pk, &a.spec.id, &c.counts, key, &mut OsRng)?);
-            pb.inc(1);
-        }
-        pb.finish_and_clear();
-        Ok(all)
-    })?;
+            pb.finish_and_clear();
+            collective::combine_keys(&params, &crs, &set, &elements, &pk_shares, &g_shares)
+        },
+    )?;
+    let subs = st.run(
+        &format!("{n_ag} agencies validate, encrypt and sign their contributions"),
+        || {
+            let pb = bar(n_ag, "encrypt + sign");
+            let mut all = Vec::new();
+            for (a, key) in study.agencies.iter().zip(&signers) {
+                let c = agency::read_contribution(
+                    &inputs.join(format!("{}.csv", a.spec.id)),
+                    &a.spec,
+                    &study.countries,
+                    &study.periods,
+                    a.max_cell,
+                )?;
+                all.extend(engine::encrypt_contribution(
+                    &study, &params, &pk, &a.spec.id, &c.counts, key, &mut rng,
+                )?);
+                pb.inc(1);
+            }
+            pb.finish_and_clear();
+            Ok(all)
+        },
+    )?;
     let be = BfvBackend::new(&params, galois, None);
     let spec = engine::flow_spec(&study);
-    let eval = st.run("computation node: declared flow analysis (BFV, 4 periods)", || {
-        Ok(flows::evaluate(&be, &spec, params.plaintext_modulus(), &subs)?)
-    })?;
-    let (flow_res, n_cts) = st.run(&format!("threshold decryption of the declared outputs ({n_ag} of {n_ag} agencies)"), || {
-        let dec = collective::InProcessThreshold {
-            parties: std::cell::RefCell::new(std::mem::take(&mut parties)),
-            set: set.clone(),
-            count: std::cell::Cell::new(0),
-        };
-        let r = FlowResults::open(&be, &dec, &spec, &eval)?;
-        Ok((r, dec.count.get()))
-    })?;
-    st.run("verify: re-execute from the signed submissions, compare transcripts", || {
-        Ok(flows::verify(&be, &spec, params.plaintext_modulus(), &subs, &eval.transcript)?)
-    })?;
+    let eval = st.run(
+        "computation node: declared flow analysis (BFV, 4 periods)",
+        || {
+            Ok(flows::evaluate(
+                &be,
+                &spec,
+                params.plaintext_modulus(),
+                &subs,
+            )?)
+        },
+    )?;
+    let (flow_res, n_cts) = st.run(
+        &format!("threshold decryption of the declared outputs ({n_ag} of {n_ag} agencies)"),
+        || {
+            let dec = collective::InProcessThreshold {
+                parties: std::cell::RefCell::new(std::mem::take(&mut parties)),
+                set: set.clone(),
+                rng: std::cell::RefCell::new(engine::rng()?),
+                count: std::cell::Cell::new(0),
+            };
+            let r = FlowResults::open(&be, &dec, &spec, &eval)?;
+            Ok((r, dec.count.get()))
+        },
+    )?;
+    st.run(
+        "verify: re-execute from the signed submissions, compare transcripts",
+        || {
+            Ok(flows::verify(
+                &be,
+                &spec,
+                params.plaintext_modulus(),
+                &subs,
+                &eval.transcript,
+            )?)
+        },
+    )?;
     let mut results = st.run("plain-arithmetic reference and checks", || {
         let mut r = plain::reference(&as_data, &wdi, Some(&unhcr));
         let reference = r.clone();
-        r.title = "Encrypted migration analytics — Abel & Sander flows held by 10 regional agencies".into();
+        r.title =
+            "Encrypted migration analytics — Abel & Sander flows held by 10 regional agencies"
+                .into();
         r.checks.clear();
         for (p, pr) in flow_res.periods.iter().enumerate() {
             let region = &pr.groups.first().context("no region level")?.1;
-            r.region_flows[p] = region.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect();
-            r.inflow[p] = pr.inflow.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect();
-            r.outflow[p] = pr.outflow.iter().map(|&x| u64::try_from(x).unwrap_or(0)).collect();
+            r.region_flows[p] = region
+                .iter()
+                .map(|&x| u64::try_from(x).unwrap_or(0))
+                .collect();
+            r.inflow[p] = pr
+                .inflow
+                .iter()
+                .map(|&x| u64::try_from(x).unwrap_or(0))
+                .collect();
+            r.outflow[p] = pr
+                .outflow
+                .iter()
+                .map(|&x| u64::try_from(x).unwrap_or(0))
+                .collect();
         }
         for pr in &flow_res.periods {
             for c in &pr.corridors {
@@ -185,16 +268,40 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         format!("transcript head {}", crate::study::hex(&eval.transcript.head())),
     ];
     results.timings = st.timings.clone();
-    let written = st.run("report: tables, plots, Markdown", || report::write_report(opts.out, &results, Some(&wdi)))?;
+    let written = st.run("report: tables, plots, Markdown", || {
+        report::write_report(opts.out, &results, Some(&wdi))
+    })?;
     println!("\nwhole demo: {:.1} s", st.total());
     println!("decrypted (and nothing else): {} declared outputs, {n_cts} ciphertexts, by all {n_ag} agencies together:", eval.outputs.len());
-    let mut kinds: Vec<String> = eval.outputs.iter().map(|o| o.name.split('/').next().unwrap_or("").to_owned()).collect();
-    kinds.dedup();
-    println!("  {}", kinds.join(", "));
-    for c in &results.checks {
-        println!("  check: {} — {}", c.name, if c.passed { "pass" } else { "FAIL" });
+    let mut kinds: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for o in &eval.outputs {
+        *kinds
+            .entry(o.name.split('/').next().unwrap_or(""))
+            .or_default() += 1;
     }
-    println!("report: {} ({} files)", opts.out.join("report.md").display(), written.len());
+    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+    println!("  {}", kinds.join(", "));
+    println!(
+        "  by: {}",
+        study
+            .agencies
+            .iter()
+            .map(|a| a.spec.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for c in &results.checks {
+        println!(
+            "  check: {} — {}",
+            c.name,
+            if c.passed { "pass" } else { "FAIL" }
+        );
+    }
+    println!(
+        "report: {} ({} files)",
+        opts.out.join("report.md").display(),
+        written.len()
+    );
     if results.checks.iter().any(|c| !c.passed) {
         bail!("a check against plain arithmetic failed");
     }

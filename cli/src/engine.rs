@@ -9,15 +9,30 @@ use crate::study::Study;
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
 use migrationfhe::analytics::flows::{self, FlowSpec, Level};
-use migrationfhe::analytics::{BfvBackend, BfvEncryptor, Encryptor, PlainInt, SlotBackend, Submission};
+use migrationfhe::analytics::{
+    BfvBackend, BfvEncryptor, Encryptor, PlainInt, SlotBackend, Submission,
+};
 use migrationfhe::bfv;
 use rand_core::{CryptoRng, RngCore};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// A ChaCha20 CSPRNG seeded from the operating system: the library's samplers draw many
+/// small values, and one system call per draw (`OsRng` directly) would dominate the run time.
+pub fn rng() -> anyhow::Result<rand_chacha::ChaCha20Rng> {
+    use rand_core::SeedableRng;
+    rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)
+        .map_err(|e| anyhow::anyhow!("the operating system refused randomness: {e}"))
+}
+
 /// The analysis's public description for the library.
 pub fn flow_spec(study: &Study) -> FlowSpec {
-    let index: HashMap<&str, usize> = study.countries.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = study
+        .countries
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
     FlowSpec {
         analysis: study.analysis.clone(),
         nodes: study.countries.clone(),
@@ -27,12 +42,21 @@ pub fn flow_spec(study: &Study) -> FlowSpec {
             .iter()
             .map(|a| flows::AgencySpec {
                 name: a.spec.id.clone(),
-                members: a.spec.countries.iter().filter_map(|c| index.get(c.as_str()).copied()).collect(),
+                members: a
+                    .spec
+                    .countries
+                    .iter()
+                    .filter_map(|c| index.get(c.as_str()).copied())
+                    .collect(),
                 max_cell: a.max_cell,
                 max_total: a.max_total,
             })
             .collect(),
-        levels: vec![Level { name: "region".into(), names: study.regions.clone(), grouping: study.country_region.clone() }],
+        levels: vec![Level {
+            name: "region".into(),
+            names: study.regions.clone(),
+            grouping: study.country_region.clone(),
+        }],
         corridors: study.corridors.clone(),
         stacked: true,
     }
@@ -52,8 +76,18 @@ pub fn galois_elements(study: &Study, params: &Arc<bfv::Parameters>) -> Result<V
         let (fwd, rev) = flows::contribution(&spec, &layout, a, &zeros)?;
         for p in &spec.periods {
             for (vals, reverse) in [(&fwd, false), (&rev, true)] {
-                let cts = vals.iter().map(|v| be.encode(v)).collect::<migrationfhe::Result<Vec<_>>>()?;
-                subs.push(Submission::sign(&be, &spec.analysis, &spec.agencies[a].name, &flows::contribution_label(p, reverse), cts, &key));
+                let cts = vals
+                    .iter()
+                    .map(|v| be.encode(v))
+                    .collect::<migrationfhe::Result<Vec<_>>>()?;
+                subs.push(Submission::sign(
+                    &be,
+                    &spec.analysis,
+                    &spec.agencies[a].name,
+                    &flows::contribution_label(p, reverse),
+                    cts,
+                    &key,
+                ));
             }
         }
     }
@@ -87,14 +121,28 @@ pub fn encrypt_contribution(
     let spec = flow_spec(study);
     let be = BfvBackend::new(params, bfv::GaloisKeys::default(), None);
     let layout = spec.layout(be.slots(), be.row_len())?;
-    let a = spec.agencies.iter().position(|x| x.name == agency).with_context(|| format!("agency `{agency}` not in the study"))?;
+    let a = spec
+        .agencies
+        .iter()
+        .position(|x| x.name == agency)
+        .with_context(|| format!("agency `{agency}` not in the study"))?;
     let enc = BfvEncryptor::new(params, pk.clone());
     let mut out = Vec::new();
     for (p, period) in spec.periods.iter().enumerate() {
         let (fwd, rev) = flows::contribution(&spec, &layout, a, &counts[p])?;
         for (vals, reverse) in [(fwd, false), (rev, true)] {
-            let cts = vals.iter().map(|v| enc.encrypt(v, rng)).collect::<migrationfhe::Result<Vec<_>>>()?;
-            out.push(Submission::sign(&be, &spec.analysis, agency, &flows::contribution_label(period, reverse), cts, key));
+            let cts = vals
+                .iter()
+                .map(|v| enc.encrypt(v, rng))
+                .collect::<migrationfhe::Result<Vec<_>>>()?;
+            out.push(Submission::sign(
+                &be,
+                &spec.analysis,
+                agency,
+                &flows::contribution_label(period, reverse),
+                cts,
+                key,
+            ));
         }
     }
     Ok(out)

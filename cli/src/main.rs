@@ -10,6 +10,7 @@ mod data;
 mod demo;
 mod engine;
 mod fsio;
+mod messages;
 mod plain;
 mod plots;
 mod presets;
@@ -211,18 +212,37 @@ fn run(cli: Cli) -> Result<()> {
     let dir = data::data_dir(cli.data.as_deref());
     match cli.command {
         None => {
-            demo::run(&demo::Options { data: &dir, out: Path::new("target/migrationfhe-demo"), by: "regions", preset: presets::DEFAULT })?;
+            demo::run(&demo::Options {
+                data: &dir,
+                out: Path::new("target/migrationfhe-demo"),
+                by: "regions",
+                preset: presets::DEFAULT,
+            })?;
             Ok(())
         }
         Some(Command::Demo { out, preset }) => {
-            demo::run(&demo::Options { data: &dir, out: &out, by: "regions", preset: &preset })?;
+            demo::run(&demo::Options {
+                data: &dir,
+                out: &out,
+                by: "regions",
+                preset: &preset,
+            })?;
             Ok(())
         }
         Some(Command::Scale { out, preset }) => {
-            demo::run(&demo::Options { data: &dir, out: &out, by: "countries", preset: &preset })?;
+            demo::run(&demo::Options {
+                data: &dir,
+                out: &out,
+                by: "countries",
+                preset: &preset,
+            })?;
             Ok(())
         }
-        Some(Command::Keygen { shared, private, agency }) => {
+        Some(Command::Keygen {
+            shared,
+            private,
+            agency,
+        }) => {
             let s = load_study(&shared)?;
             workflow::keygen(&s, &workflow::Shared(shared), &private, &agency)
         }
@@ -234,7 +254,12 @@ fn run(cli: Cli) -> Result<()> {
                 workflow::combine_outputs(&s, &workflow::Shared(shared))
             }
         }
-        Some(Command::Encrypt { shared, private, agency, input }) => {
+        Some(Command::Encrypt {
+            shared,
+            private,
+            agency,
+            input,
+        }) => {
             let s = load_study(&shared)?;
             workflow::encrypt(&s, &workflow::Shared(shared), &private, &agency, &input)
         }
@@ -242,7 +267,11 @@ fn run(cli: Cli) -> Result<()> {
             let s = load_study(&shared)?;
             workflow::analyze(&s, &workflow::Shared(shared))
         }
-        Some(Command::DecryptShare { shared, private, agency }) => {
+        Some(Command::DecryptShare {
+            shared,
+            private,
+            agency,
+        }) => {
             let s = load_study(&shared)?;
             workflow::decrypt_share(&s, &workflow::Shared(shared), &private, &agency)
         }
@@ -253,7 +282,8 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Report { shared, out }) => {
             let s = load_study(&shared)?;
             let sh = workflow::Shared(shared);
-            let r: workflow::WorkflowResults = fsio::read_json(&sh.results()).context("run `migrationfhe combine outputs` first")?;
+            let r: workflow::WorkflowResults = fsio::read_json(&sh.results())
+                .context("run `migrationfhe combine outputs` first")?;
             let res = workflow::to_results(&s, &r)?;
             let wdi = data::Wdi::load(&dir).ok();
             for p in report::write_report(&out, &res, wdi.as_ref())? {

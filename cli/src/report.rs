@@ -255,11 +255,26 @@ pub fn write_report(out: &Path, r: &Results, wdi: Option<&Wdi>) -> Result<Vec<Pa
                 c.forward.to_string(),
                 c.reverse.to_string(),
                 c.net.to_string(),
-                c.return_ratio.map(|x| format!("{x:.4}")).unwrap_or_default(),
+                c.return_ratio
+                    .map(|x| format!("{x:.4}"))
+                    .unwrap_or_default(),
             ]
         })
         .collect();
-    written.extend(table(&tables, "return_flows", &["period", "origin", "dest", "forward", "reverse", "net", "return_ratio"], &rows)?);
+    written.extend(table(
+        &tables,
+        "return_flows",
+        &[
+            "period",
+            "origin",
+            "dest",
+            "forward",
+            "reverse",
+            "net",
+            "return_ratio",
+        ],
+        &rows,
+    )?);
 
     let results_json = out.join("results.json");
     fsio::write_json(&results_json, r)?;
@@ -469,11 +484,30 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(s, "\nEvery country and period: `tables/country_flows.csv`; chart: `plots/top_net_migration.svg`; flow map: `plots/flow_map.svg`.");
     }
     if !r.corridors.is_empty() {
-        let _ = writeln!(s, "\n## Return flows of the declared corridors, {}\n", r.periods[last]);
-        let _ = writeln!(s, "| corridor | flow | return flow | net | return ratio |\n|---|---:|---:|---:|---:|");
+        let _ = writeln!(
+            s,
+            "\n## Return flows of the declared corridors, {}\n",
+            r.periods[last]
+        );
+        let _ = writeln!(
+            s,
+            "| corridor | flow | return flow | net | return ratio |\n|---|---:|---:|---:|---:|"
+        );
         for c in r.corridors.iter().filter(|c| c.period == r.periods[last]) {
-            let ratio = c.return_ratio.map(|x| format!("{x:.3}")).unwrap_or_else(|| "–".into());
-            let _ = writeln!(s, "| {} → {} | {} | {} | {} | {} |", c.origin, c.dest, fmt_int(i128::from(c.forward)), fmt_int(i128::from(c.reverse)), fmt_int(i128::from(c.net)), ratio);
+            let ratio = c
+                .return_ratio
+                .map(|x| format!("{x:.3}"))
+                .unwrap_or_else(|| "–".into());
+            let _ = writeln!(
+                s,
+                "| {} → {} | {} | {} | {} | {} |",
+                c.origin,
+                c.dest,
+                fmt_int(i128::from(c.forward)),
+                fmt_int(i128::from(c.reverse)),
+                fmt_int(i128::from(c.net)),
+                ratio
+            );
         }
         let _ = writeln!(s, "\nAll periods: `tables/return_flows.csv`.");
     }

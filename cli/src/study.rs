@@ -90,6 +90,7 @@ impl Study {
             .iter()
             .map(|&i| data.countries[i].iso3.clone())
             .collect();
+        let keep_codes = countries.clone();
         let specs = match by {
             "regions" => crate::agency::region_agencies(data),
             "countries" => crate::agency::country_agencies(data),

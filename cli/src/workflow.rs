@@ -16,10 +16,11 @@
 //! Private folder of each agency (never shared): `secret.seed` (its key share is derived from
 //! it), `signing.key` (Ed25519), `share.log` (every share it has released; it refuses repeats).
 
-use crate::container;
 use crate::collective;
+use crate::container;
 use crate::engine;
 use crate::fsio;
+use crate::messages;
 use crate::presets;
 use crate::study::{hex, Study};
 use anyhow::{bail, Context, Result};
@@ -118,10 +119,17 @@ struct SharesHeader {
 
 fn check_kind(kind: &str, want: &str, analysis: &str, study: &Study, path: &Path) -> Result<()> {
     if kind != want {
-        bail!("{}: a `{kind}` file where a `{want}` file was expected", path.display());
+        bail!(
+            "{}: a `{kind}` file where a `{want}` file was expected",
+            path.display()
+        );
     }
     if analysis != study.analysis {
-        bail!("{}: belongs to analysis `{analysis}`, not to this study's `{}`", path.display(), study.analysis);
+        bail!(
+            "{}: belongs to analysis `{analysis}`, not to this study's `{}`",
+            path.display(),
+            study.analysis
+        );
     }
     Ok(())
 }
@@ -134,8 +142,13 @@ pub struct Private {
 }
 
 fn read_32(path: &Path) -> Result<Zeroizing<[u8; 32]>> {
-    let bytes = Zeroizing::new(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
-    let arr: [u8; 32] = bytes.as_slice().try_into().map_err(|_| anyhow::anyhow!("{} must hold 32 bytes", path.display()))?;
+    let bytes = Zeroizing::new(
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    let arr: [u8; 32] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("{} must hold 32 bytes", path.display()))?;
     Ok(Zeroizing::new(arr))
 }
 
@@ -156,18 +169,38 @@ impl Private {
 
     /// Opens an agency's private folder.
     pub fn open(dir: &Path) -> Result<Self> {
-        let seed = read_32(&dir.join("secret.seed")).context("run `migrationfhe keygen` for this agency first")?;
+        let seed = read_32(&dir.join("secret.seed"))
+            .context("run `migrationfhe keygen` for this agency first")?;
         let sk = read_32(&dir.join("signing.key"))?;
-        Ok(Self { seed, signing: SigningKey::from_bytes(&sk), dir: dir.to_path_buf() })
+        Ok(Self {
+            seed,
+            signing: SigningKey::from_bytes(&sk),
+            dir: dir.to_path_buf(),
+        })
     }
 
-    fn secret(&self, study: &Study, params: &Arc<bfv::Parameters>, party: u32) -> Result<PartySecret> {
+    fn secret(
+        &self,
+        study: &Study,
+        params: &Arc<bfv::Parameters>,
+        party: u32,
+    ) -> Result<PartySecret> {
         let committee = collective::committee(study)?;
         let mut rng = ChaCha20Rng::from_seed(*self.seed);
-        Ok(PartySecret::generate(params.ring(), &committee, PartyId::new(party)?, &mut rng)?)
+        Ok(PartySecret::generate(
+            params.ring(),
+            &committee,
+            PartyId::new(party)?,
+            &mut rng,
+        )?)
     }
 
-    fn active(&self, study: &Study, params: &Arc<bfv::Parameters>, party: u32) -> Result<ActiveShare> {
+    fn active(
+        &self,
+        study: &Study,
+        params: &Arc<bfv::Parameters>,
+        party: u32,
+    ) -> Result<ActiveShare> {
         let set = collective::active_set(study)?;
         Ok(self.secret(study, params, party)?.active(&set)?)
     }
@@ -182,7 +215,10 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
     let a = study.agency(agency)?;
     let path = shared.keygen(agency);
     if path.exists() {
-        bail!("{} exists: this agency has already published its key-generation shares", path.display());
+        bail!(
+            "{} exists: this agency has already published its key-generation shares",
+            path.display()
+        );
     }
     let params = presets::bfv_params(&study.preset)?;
     let elements = engine::galois_elements(study, &params)?;
@@ -190,10 +226,11 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
     let active = me.active(study, &params, a.party)?;
     let mut log = me.log()?;
     let crs = collective::crs(study)?;
-    let (pk, galois) = collective::keygen_shares(&active, &crs, &elements, &mut log, &mut OsRng)?;
-    let mut blobs = vec![pk.to_bytes(params.ring())?];
+    let (pk, galois) =
+        collective::keygen_shares(&active, &crs, &elements, &mut log, &mut engine::rng()?)?;
+    let mut blobs = vec![messages::pk_to_bytes(&pk, &params)?];
     for g in &galois {
-        blobs.push(g.to_bytes(params.ring())?);
+        blobs.push(messages::galois_to_bytes(g, &params)?);
     }
     let header = KeygenHeader {
         kind: "keygen".into(),
@@ -203,7 +240,11 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
         galois_elements: elements.clone(),
     };
     container::write(&path, &header, &blobs)?;
-    println!("{agency}: published its public-key share and {} Galois key shares to {}", elements.len(), path.display());
+    println!(
+        "{agency}: published its public-key share and {} Galois key shares to {}",
+        elements.len(),
+        path.display()
+    );
     Ok(())
 }
 
@@ -218,27 +259,61 @@ pub fn combine_keys(study: &Study, shared: &Shared) -> Result<()> {
     let mut identities = Vec::new();
     for a in &study.agencies {
         let path = shared.keygen(&a.spec.id);
-        let bytes = container::read(&path).with_context(|| format!("agency `{}` has not run keygen yet", a.spec.id))?;
-        let (h, blobs): (KeygenHeader, _) = container::decode(&bytes).with_context(|| path.display().to_string())?;
+        let bytes = container::read(&path)
+            .with_context(|| format!("agency `{}` has not run keygen yet", a.spec.id))?;
+        let (h, blobs): (KeygenHeader, _) =
+            container::decode(&bytes).with_context(|| path.display().to_string())?;
         check_kind(&h.kind, "keygen", &h.analysis, study, &path)?;
-        if h.agency != a.spec.id || h.galois_elements != elements || blobs.len() != 1 + elements.len() {
-            bail!("{}: not agency `{}`'s shares for this analysis", path.display(), a.spec.id);
+        if h.agency != a.spec.id
+            || h.galois_elements != elements
+            || blobs.len() != 1 + elements.len()
+        {
+            bail!(
+                "{}: not agency `{}`'s shares for this analysis",
+                path.display(),
+                a.spec.id
+            );
         }
-        pk_shares.push(PublicKeyShare::from_bytes(params.ring(), blobs[0])?);
-        galois_shares.push(blobs[1..].iter().map(|b| GaloisKeyShare::from_bytes(params.ring(), b)).collect::<migrationfhe::Result<Vec<_>>>()?);
+        pk_shares.push(messages::pk_from_bytes(&params, blobs[0])?);
+        galois_shares.push(
+            blobs[1..]
+                .iter()
+                .map(|b| messages::galois_from_bytes(&params, b))
+                .collect::<migrationfhe::Result<Vec<_>>>()?,
+        );
         identities.push((a.spec.id.clone(), h.verifying_key));
     }
-    let (pk, galois) = collective::combine_keys(&params, &crs, &set, &elements, &pk_shares, &galois_shares)?;
-    let header = KeysHeader { kind: "keys".into(), analysis: study.analysis.clone(), galois_elements: elements, identities };
-    container::write(&shared.keys(), &header, &[pk.to_bytes(params.ring())?, galois.to_bytes(&params)?])?;
-    println!("combined the collective public key and {} Galois keys from {} agencies into {}", header.galois_elements.len(), study.agencies.len(), shared.keys().display());
+    let (pk, galois) =
+        collective::combine_keys(&params, &crs, &set, &elements, &pk_shares, &galois_shares)?;
+    let header = KeysHeader {
+        kind: "keys".into(),
+        analysis: study.analysis.clone(),
+        galois_elements: elements,
+        identities,
+    };
+    container::write(
+        &shared.keys(),
+        &header,
+        &[pk.to_bytes(params.ring())?, galois.to_bytes(&params)?],
+    )?;
+    println!(
+        "combined the collective public key and {} Galois keys from {} agencies into {}",
+        header.galois_elements.len(),
+        study.agencies.len(),
+        shared.keys().display()
+    );
     Ok(())
 }
 
-fn load_keys(study: &Study, shared: &Shared, params: &Arc<bfv::Parameters>) -> Result<(bfv::PublicKey, bfv::GaloisKeys, HashMap<String, String>)> {
+fn load_keys(
+    study: &Study,
+    shared: &Shared,
+    params: &Arc<bfv::Parameters>,
+) -> Result<(bfv::PublicKey, bfv::GaloisKeys, HashMap<String, String>)> {
     let path = shared.keys();
     let bytes = container::read(&path).context("run `migrationfhe combine keys` first")?;
-    let (h, blobs): (KeysHeader, _) = container::decode(&bytes).with_context(|| path.display().to_string())?;
+    let (h, blobs): (KeysHeader, _) =
+        container::decode(&bytes).with_context(|| path.display().to_string())?;
     check_kind(&h.kind, "keys", &h.analysis, study, &path)?;
     if blobs.len() != 2 {
         bail!("{}: expected 2 keys", path.display());
@@ -249,26 +324,59 @@ fn load_keys(study: &Study, shared: &Shared, params: &Arc<bfv::Parameters>) -> R
 }
 
 /// `encrypt`: validates the agency's CSV, encrypts and signs its contribution.
-pub fn encrypt(study: &Study, shared: &Shared, private: &Path, agency: &str, input: &Path) -> Result<()> {
+pub fn encrypt(
+    study: &Study,
+    shared: &Shared,
+    private: &Path,
+    agency: &str,
+    input: &Path,
+) -> Result<()> {
     let a = study.agency(agency)?;
-    let contribution = crate::agency::read_contribution(input, &a.spec, &study.countries, &study.periods, a.max_cell)?;
+    let contribution = crate::agency::read_contribution(
+        input,
+        &a.spec,
+        &study.countries,
+        &study.periods,
+        a.max_cell,
+    )?;
     let params = presets::bfv_params(&study.preset)?;
     engine::check_bound(study, &params)?;
     let me = Private::open(private)?;
     let (pk, _, _) = load_keys(study, shared, &params)?;
-    let subs = engine::encrypt_contribution(study, &params, &pk, agency, &contribution.counts, &me.signing, &mut OsRng)?;
+    let subs = engine::encrypt_contribution(
+        study,
+        &params,
+        &pk,
+        agency,
+        &contribution.counts,
+        &me.signing,
+        &mut engine::rng()?,
+    )?;
     write_submissions(study, &shared.submission(agency), agency, &subs)?;
     let n: usize = subs.iter().map(|s| s.cts.len()).sum();
-    println!("{agency}: encrypted and signed {} submissions ({n} ciphertexts) into {}", subs.len(), shared.submission(agency).display());
+    println!(
+        "{agency}: encrypted and signed {} submissions ({n} ciphertexts) into {}",
+        subs.len(),
+        shared.submission(agency).display()
+    );
     Ok(())
 }
 
-fn write_submissions(study: &Study, path: &Path, agency: &str, subs: &[Submission<bfv::Ciphertext>]) -> Result<()> {
+fn write_submissions(
+    study: &Study,
+    path: &Path,
+    agency: &str,
+    subs: &[Submission<bfv::Ciphertext>],
+) -> Result<()> {
     let mut blobs = Vec::new();
     let mut items = Vec::new();
     let mut signatures = Vec::new();
     for s in subs {
-        items.push((s.label.clone(), s.digests.iter().map(|d| hex(d)).collect(), s.cts.len()));
+        items.push((
+            s.label.clone(),
+            s.digests.iter().map(|d| hex(d)).collect(),
+            s.cts.len(),
+        ));
         signatures.push(hex(&s.signature));
         blobs.extend(s.cts.iter().map(bfv::Ciphertext::to_bytes));
     }
@@ -277,41 +385,71 @@ fn write_submissions(study: &Study, path: &Path, agency: &str, subs: &[Submissio
         analysis: study.analysis.clone(),
         agency: agency.into(),
         items,
-        verifying_key: subs.first().map(|s| hex(&s.verifying_key)).unwrap_or_default(),
+        verifying_key: subs
+            .first()
+            .map(|s| hex(&s.verifying_key))
+            .unwrap_or_default(),
         signatures,
     };
     container::write(path, &header, &blobs)
 }
 
 fn unhex_n<const N: usize>(s: &str) -> Result<[u8; N]> {
-    crate::study::unhex(s)?.try_into().map_err(|_| anyhow::anyhow!("expected {N} bytes of hex"))
+    crate::study::unhex(s)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("expected {N} bytes of hex"))
 }
 
-fn load_submissions(study: &Study, shared: &Shared, params: &Arc<bfv::Parameters>, identities: &HashMap<String, String>) -> Result<Vec<Submission<bfv::Ciphertext>>> {
+fn load_submissions(
+    study: &Study,
+    shared: &Shared,
+    params: &Arc<bfv::Parameters>,
+    identities: &HashMap<String, String>,
+) -> Result<Vec<Submission<bfv::Ciphertext>>> {
     let mut out = Vec::new();
     for a in &study.agencies {
         let path = shared.submission(&a.spec.id);
-        let bytes = container::read(&path).with_context(|| format!("agency `{}` has not submitted yet", a.spec.id))?;
-        let (h, blobs): (SubmissionHeader, _) = container::decode(&bytes).with_context(|| path.display().to_string())?;
+        let bytes = container::read(&path)
+            .with_context(|| format!("agency `{}` has not submitted yet", a.spec.id))?;
+        let (h, blobs): (SubmissionHeader, _) =
+            container::decode(&bytes).with_context(|| path.display().to_string())?;
         check_kind(&h.kind, "submission", &h.analysis, study, &path)?;
         if h.agency != a.spec.id {
-            bail!("{}: a submission of `{}` in agency `{}`'s place", path.display(), h.agency, a.spec.id);
+            bail!(
+                "{}: a submission of `{}` in agency `{}`'s place",
+                path.display(),
+                h.agency,
+                a.spec.id
+            );
         }
         if identities.get(&a.spec.id) != Some(&h.verifying_key) {
-            bail!("{}: signed with a key that is not agency `{}`'s registered key", path.display(), a.spec.id);
+            bail!(
+                "{}: signed with a key that is not agency `{}`'s registered key",
+                path.display(),
+                a.spec.id
+            );
         }
         let total: usize = h.items.iter().map(|i| i.2).sum();
         if total != blobs.len() || h.signatures.len() != h.items.len() {
-            bail!("{}: ciphertext count does not match its header", path.display());
+            bail!(
+                "{}: ciphertext count does not match its header",
+                path.display()
+            );
         }
         let mut it = blobs.into_iter();
         for ((label, digests, count), sig) in h.items.iter().zip(&h.signatures) {
-            let cts = (&mut it).take(*count).map(|b| bfv::Ciphertext::from_bytes(params, b)).collect::<migrationfhe::Result<Vec<_>>>()?;
+            let cts = (&mut it)
+                .take(*count)
+                .map(|b| bfv::Ciphertext::from_bytes(params, b))
+                .collect::<migrationfhe::Result<Vec<_>>>()?;
             out.push(Submission {
                 agency: h.agency.clone(),
                 label: label.clone(),
                 cts,
-                digests: digests.iter().map(|d| unhex_n::<32>(d)).collect::<Result<_>>()?,
+                digests: digests
+                    .iter()
+                    .map(|d| unhex_n::<32>(d))
+                    .collect::<Result<_>>()?,
                 verifying_key: unhex_n::<32>(&h.verifying_key)?,
                 signature: unhex_n::<64>(sig)?,
             });
@@ -322,12 +460,24 @@ fn load_submissions(study: &Study, shared: &Shared, params: &Arc<bfv::Parameters
 
 /// Re-executes the declared analysis from the signed submissions (every signature and digest
 /// is checked on the way).
-fn evaluate(study: &Study, shared: &Shared) -> Result<(Arc<bfv::Parameters>, BfvBackend, Evaluation<bfv::Ciphertext>)> {
+fn evaluate(
+    study: &Study,
+    shared: &Shared,
+) -> Result<(
+    Arc<bfv::Parameters>,
+    BfvBackend,
+    Evaluation<bfv::Ciphertext>,
+)> {
     let params = presets::bfv_params(&study.preset)?;
     let (_, galois, identities) = load_keys(study, shared, &params)?;
     let subs = load_submissions(study, shared, &params, &identities)?;
     let be = BfvBackend::new(&params, galois, None);
-    let eval = flows::evaluate(&be, &engine::flow_spec(study), params.plaintext_modulus(), &subs)?;
+    let eval = flows::evaluate(
+        &be,
+        &engine::flow_spec(study),
+        params.plaintext_modulus(),
+        &subs,
+    )?;
     Ok((params, be, eval))
 }
 
@@ -337,36 +487,78 @@ pub fn analyze(study: &Study, shared: &Shared) -> Result<()> {
     let mut blobs = Vec::new();
     let mut outputs = Vec::new();
     for o in &eval.outputs {
-        outputs.push((o.name.clone(), o.cts.len(), o.cts.iter().map(|c| hex(&be.digest(c))).collect()));
+        outputs.push((
+            o.name.clone(),
+            o.cts.len(),
+            o.cts.iter().map(|c| hex(&be.digest(c))).collect(),
+        ));
         blobs.extend(o.cts.iter().map(bfv::Ciphertext::to_bytes));
     }
     let head = hex(&eval.transcript.head());
-    let header = OutputsHeader { kind: "outputs".into(), analysis: study.analysis.clone(), transcript_head: head.clone(), outputs };
+    let header = OutputsHeader {
+        kind: "outputs".into(),
+        analysis: study.analysis.clone(),
+        transcript_head: head.clone(),
+        outputs,
+    };
     container::write(&shared.outputs(), &header, &blobs)?;
-    let entries: Vec<String> = eval.transcript.entries().iter().map(|e| format!("{e:?}")).collect();
-    fsio::write_json(&shared.transcript(), &serde_json::json!({ "analysis": study.analysis, "head": head, "entries": entries }))?;
-    println!("node: evaluated {} ({}), {} declared outputs, transcript head {head}", study.analysis, eval.counts, eval.outputs.len());
+    let entries: Vec<String> = eval
+        .transcript
+        .entries()
+        .iter()
+        .map(|e| format!("{e:?}"))
+        .collect();
+    fsio::write_json(
+        &shared.transcript(),
+        &serde_json::json!({ "analysis": study.analysis, "head": head, "entries": entries }),
+    )?;
+    println!(
+        "node: evaluated {} ({}), {} declared outputs, transcript head {head}",
+        study.analysis,
+        eval.counts,
+        eval.outputs.len()
+    );
     Ok(())
 }
 
 fn read_outputs(study: &Study, shared: &Shared) -> Result<OutputsHeader> {
     let path = shared.outputs();
     let bytes = container::read(&path).context("run `migrationfhe analyze` first")?;
-    let (h, _): (OutputsHeader, _) = container::decode(&bytes).with_context(|| path.display().to_string())?;
+    let (h, _): (OutputsHeader, _) =
+        container::decode(&bytes).with_context(|| path.display().to_string())?;
     check_kind(&h.kind, "outputs", &h.analysis, study, &path)?;
     Ok(h)
 }
 
 /// Checks the node's published outputs against a re-execution: same transcript head, same
 /// output ciphertexts, bit for bit.
-fn check_node(be: &BfvBackend, eval: &Evaluation<bfv::Ciphertext>, published: &OutputsHeader) -> Result<()> {
+fn check_node(
+    be: &BfvBackend,
+    eval: &Evaluation<bfv::Ciphertext>,
+    published: &OutputsHeader,
+) -> Result<()> {
     let head = hex(&eval.transcript.head());
     if head != published.transcript_head {
-        bail!("the node's transcript head {} differs from the re-executed {head}: refusing", published.transcript_head);
+        bail!(
+            "the node's transcript head {} differs from the re-executed {head}: refusing",
+            published.transcript_head
+        );
     }
-    let mine: Vec<(String, usize, Vec<String>)> = eval.outputs.iter().map(|o| (o.name.clone(), o.cts.len(), o.cts.iter().map(|c| hex(&be.digest(c))).collect())).collect();
+    let mine: Vec<(String, usize, Vec<String>)> = eval
+        .outputs
+        .iter()
+        .map(|o| {
+            (
+                o.name.clone(),
+                o.cts.len(),
+                o.cts.iter().map(|c| hex(&be.digest(c))).collect(),
+            )
+        })
+        .collect();
     if mine != published.outputs {
-        bail!("the node's published outputs differ from the re-executed declared outputs: refusing");
+        bail!(
+            "the node's published outputs differ from the re-executed declared outputs: refusing"
+        );
     }
     Ok(())
 }
@@ -383,18 +575,25 @@ pub fn decrypt_share(study: &Study, shared: &Shared, private: &Path, agency: &st
     let active = me.active(study, &params, a.party)?;
     let set = collective::active_set(study)?;
     let mut log = me.log()?;
+    let mut rng = engine::rng()?;
     let mut blobs = Vec::new();
     let mut outputs = Vec::new();
     for o in &eval.outputs {
         eval.transcript.authorises(&be, o)?;
         for ct in &o.cts {
             let prepared = collective::prepare(ct, &set)?;
-            let share = active.decryption_share(prepared.input(), &mut log, &mut OsRng)?;
-            blobs.push(share.to_bytes(params.ring())?);
+            let share = active.decryption_share(prepared.input(), &mut log, &mut rng)?;
+            blobs.push(messages::share_to_bytes(&share, &params)?);
         }
         outputs.push((o.name.clone(), o.cts.len()));
     }
-    let header = SharesHeader { kind: "decryption-shares".into(), analysis: study.analysis.clone(), agency: agency.into(), transcript_head: published.transcript_head, outputs };
+    let header = SharesHeader {
+        kind: "decryption-shares".into(),
+        analysis: study.analysis.clone(),
+        agency: agency.into(),
+        transcript_head: published.transcript_head,
+        outputs,
+    };
     container::write(&shared.shares(agency), &header, &blobs)?;
     println!("{agency}: checked the transcript and released {} decryption shares for {} declared outputs", blobs.len(), eval.outputs.len());
     Ok(())
@@ -406,7 +605,12 @@ struct Combined(HashMap<[u8; 32], Vec<i64>>);
 impl Decryptor<BfvBackend> for Combined {
     fn decrypt(&self, ct: &bfv::Ciphertext) -> migrationfhe::Result<Vec<i64>> {
         let be = BfvBackend::new(ct.params(), bfv::GaloisKeys::default(), None);
-        self.0.get(&be.digest(ct)).cloned().ok_or(migrationfhe::Error::Analytics { reason: "no combined decryption for this ciphertext".into() })
+        self.0
+            .get(&be.digest(ct))
+            .cloned()
+            .ok_or(migrationfhe::Error::Analytics {
+                reason: "no combined decryption for this ciphertext".into(),
+            })
     }
 }
 
@@ -432,13 +636,27 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
     let mut per_party: Vec<Vec<DecryptionShare>> = Vec::new();
     for a in &study.agencies {
         let path = shared.shares(&a.spec.id);
-        let bytes = container::read(&path).with_context(|| format!("agency `{}` has not released its decryption shares yet", a.spec.id))?;
-        let (h, blobs): (SharesHeader, _) = container::decode(&bytes).with_context(|| path.display().to_string())?;
+        let bytes = container::read(&path).with_context(|| {
+            format!(
+                "agency `{}` has not released its decryption shares yet",
+                a.spec.id
+            )
+        })?;
+        let (h, blobs): (SharesHeader, _) =
+            container::decode(&bytes).with_context(|| path.display().to_string())?;
         check_kind(&h.kind, "decryption-shares", &h.analysis, study, &path)?;
         if h.agency != a.spec.id || h.transcript_head != published.transcript_head {
-            bail!("{}: shares of another agency or another evaluation", path.display());
+            bail!(
+                "{}: shares of another agency or another evaluation",
+                path.display()
+            );
         }
-        per_party.push(blobs.iter().map(|b| DecryptionShare::from_bytes(params.ring(), b)).collect::<migrationfhe::Result<_>>()?);
+        per_party.push(
+            blobs
+                .iter()
+                .map(|b| messages::share_from_bytes(&params, b))
+                .collect::<migrationfhe::Result<_>>()?,
+        );
     }
     let mut plain = HashMap::new();
     let mut k = 0;
@@ -446,7 +664,10 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
     for o in &eval.outputs {
         for ct in &o.cts {
             let prepared = collective::prepare(ct, &set)?;
-            let shares: Vec<DecryptionShare> = per_party.iter().map(|p| p.get(k).cloned().context("too few decryption shares")).collect::<Result<_>>()?;
+            let shares: Vec<DecryptionShare> = per_party
+                .iter()
+                .map(|p| p.get(k).cloned().context("too few decryption shares"))
+                .collect::<Result<_>>()?;
             let values = collective::decode(&prepared.combine(&set, &shares)?)?;
             plain.insert(be.digest(ct), values);
             k += 1;
@@ -464,7 +685,12 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
         outputs,
     };
     fsio::write_json(&shared.results(), &r)?;
-    println!("combined the shares of {} agencies: {} declared outputs decrypted into {}", study.agencies.len(), r.outputs.len(), shared.results().display());
+    println!(
+        "combined the shares of {} agencies: {} declared outputs decrypted into {}",
+        study.agencies.len(),
+        r.outputs.len(),
+        shared.results().display()
+    );
     Ok(())
 }
 
@@ -495,10 +721,18 @@ pub fn verify(study: &Study, shared: &Shared) -> Result<()> {
 /// outflow per period).
 pub fn to_results(study: &Study, r: &WorkflowResults) -> Result<crate::results::Results> {
     let get = |name: &str| -> Result<Vec<i64>> {
-        r.outputs.iter().find(|o| o.0 == name).map(|o| o.1.clone()).with_context(|| format!("results.json has no output `{name}`"))
+        r.outputs
+            .iter()
+            .find(|o| o.0 == name)
+            .map(|o| o.1.clone())
+            .with_context(|| format!("results.json has no output `{name}`"))
     };
     let to_u = |v: Vec<i64>| -> Result<Vec<u64>> {
-        v.into_iter().map(|x| u64::try_from(x).map_err(|_| anyhow::anyhow!("negative count {x} in a flow total"))).collect()
+        v.into_iter()
+            .map(|x| {
+                u64::try_from(x).map_err(|_| anyhow::anyhow!("negative count {x} in a flow total"))
+            })
+            .collect()
     };
     let mut res = crate::results::Results {
         title: format!("Encrypted migration analytics — {}", study.analysis),
@@ -510,11 +744,16 @@ pub fn to_results(study: &Study, r: &WorkflowResults) -> Result<crate::results::
         ..Default::default()
     };
     for p in &study.periods {
-        res.region_flows.push(to_u(get(&format!("groups/region/{p}"))?)?);
+        res.region_flows
+            .push(to_u(get(&format!("groups/region/{p}"))?)?);
         res.inflow.push(to_u(get(&format!("inflow/{p}"))?)?);
         res.outflow.push(to_u(get(&format!("outflow/{p}"))?)?);
         if !study.corridors.is_empty() {
-            let (f, b, n) = (get(&format!("corridor_forward/{p}"))?, get(&format!("corridor_reverse/{p}"))?, get(&format!("corridor_net/{p}"))?);
+            let (f, b, n) = (
+                get(&format!("corridor_forward/{p}"))?,
+                get(&format!("corridor_reverse/{p}"))?,
+                get(&format!("corridor_net/{p}"))?,
+            );
             for (i, &(o, d)) in study.corridors.iter().enumerate() {
                 res.corridors.push(crate::results::CorridorRow {
                     period: p.clone(),
@@ -537,9 +776,16 @@ pub fn to_results(study: &Study, r: &WorkflowResults) -> Result<crate::results::
             description: format!("{} values", v.len()),
             ciphertexts: 1,
             parties: r.parties.clone(),
-            method: format!("threshold decryption, {} of {} agencies", r.parties.len(), study.agencies.len()),
+            method: format!(
+                "threshold decryption, {} of {} agencies",
+                r.parties.len(),
+                study.agencies.len()
+            ),
         })
         .collect();
-    res.setup.push(format!("analysis `{}`, preset {}, transcript head {}", study.analysis, study.preset, r.transcript_head));
+    res.setup.push(format!(
+        "analysis `{}`, preset {}, transcript head {}",
+        study.analysis, study.preset, r.transcript_head
+    ));
     Ok(res)
 }
