@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use migrationfhe::analytics::{BfvBackend, Decryptor};
 use migrationfhe::bfv;
 use migrationfhe::threshold::{
-    ActiveSet, ActiveShare, BfvDecryption, Committee, Crs, DecryptionPolicy, DecryptionShare,
-    GaloisKeyShare, Instance, PartyId, ProtocolKind, PublicKeyShare, ShareLog,
+    ActiveSet, ActiveShare, BfvDecryption, Committee, Crs, DecryptionPolicy, GaloisKeyShare,
+    Instance, PartyId, ProtocolKind, PublicKeyShare, ShareLog,
 };
 use rand_core::{CryptoRng, RngCore};
 use std::sync::Arc;
@@ -116,6 +116,8 @@ pub struct InProcessThreshold {
     pub set: ActiveSet,
     /// The parties' randomness (in a deployment each party has its own).
     pub rng: std::cell::RefCell<rand_chacha::ChaCha20Rng>,
+    /// Per party: seconds spent on its decryption shares and their bytes.
+    pub costs: std::cell::RefCell<Vec<(f64, u64)>>,
     /// Ciphertexts decrypted so far.
     pub count: std::cell::Cell<usize>,
 }
@@ -125,10 +127,16 @@ impl Decryptor<BfvBackend> for InProcessThreshold {
         let prepared = BfvDecryption::new(ct, &self.set, &DecryptionPolicy::with_lambda(40)?)?;
         let mut rng = self.rng.borrow_mut();
         let mut parties = self.parties.borrow_mut();
-        let shares: Vec<DecryptionShare> = parties
-            .iter_mut()
-            .map(|(a, log)| a.decryption_share(prepared.input(), log.as_mut(), &mut *rng))
-            .collect::<migrationfhe::Result<_>>()?;
+        let mut costs = self.costs.borrow_mut();
+        costs.resize(parties.len(), (0.0, 0));
+        let mut shares = Vec::with_capacity(parties.len());
+        for ((a, log), cost) in parties.iter_mut().zip(costs.iter_mut()) {
+            let start = std::time::Instant::now();
+            let share = a.decryption_share(prepared.input(), log.as_mut(), &mut *rng)?;
+            cost.0 += start.elapsed().as_secs_f64();
+            cost.1 += crate::messages::decryption_share_len(&share, ct.params()).unwrap_or(0);
+            shares.push(share);
+        }
         self.count.set(self.count.get() + 1);
         prepared.combine(&self.set, &shares)?.decode_signed()
     }

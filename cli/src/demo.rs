@@ -8,11 +8,12 @@ use crate::agency;
 use crate::collective;
 use crate::data::{self, AbelSander, UnhcrSeries, Wdi};
 use crate::engine;
+use crate::messages;
 use crate::plain;
 use crate::presets;
 use crate::progress::{bar, Stages};
 use crate::report;
-use crate::results::{Check, CorridorRow, Decryption, Results};
+use crate::results::{AgencyCost, Check, CorridorRow, Decryption, Results};
 use crate::study::Study;
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
@@ -32,19 +33,8 @@ pub struct Options<'a> {
     pub by: &'a str,
     /// BFV preset.
     pub preset: &'a str,
-}
-
-/// Per-agency costs of one stage (for the scale run).
-#[derive(Default, serde::Serialize)]
-pub struct PerAgency {
-    /// Stage.
-    pub stage: String,
-    /// Seconds, all agencies together.
-    pub seconds: f64,
-    /// Bytes sent, all agencies together.
-    pub bytes: u64,
-    /// Agencies.
-    pub agencies: usize,
+    /// Print the per-agency cost summary (always for the scale run).
+    pub verbose_costs: bool,
 }
 
 /// Runs the demo; returns the results written to the report.
@@ -66,14 +56,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
     let mut seed = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
     let mut rng = engine::rng()?;
-    let study = Study::new(
-        &as_data,
-        opts.by,
-        &[],
-        opts.preset,
-        usize::MAX.min(if opts.by == "regions" { 10 } else { 196 }),
-        seed,
-    )?;
+    let study = Study::new(&as_data, opts.by, &[], opts.preset, None, seed)?;
     let n_ag = study.agencies.len();
     let (params, elements) = st.run(
         "parameters, count bound, Galois elements of the analysis",
@@ -104,6 +87,14 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
     let private = opts.out.join("private");
     let mut parties: Vec<(ActiveShare, Box<dyn ShareLog>)> = Vec::new();
     let mut signers: Vec<SigningKey> = Vec::new();
+    let mut costs: Vec<AgencyCost> = study
+        .agencies
+        .iter()
+        .map(|a| AgencyCost {
+            agency: a.spec.id.clone(),
+            ..AgencyCost::default()
+        })
+        .collect();
     let (pk, galois) = st.run(
         &format!(
             "collective keys: public key + {} Galois keys, {n_ag} agencies",
@@ -113,7 +104,8 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
             let pb = bar(n_ag, "key generation");
             let mut pk_shares = Vec::new();
             let mut g_shares = Vec::new();
-            for a in &study.agencies {
+            for (a, cost) in study.agencies.iter().zip(costs.iter_mut()) {
+                let start = std::time::Instant::now();
                 let secret = PartySecret::generate(
                     params.ring(),
                     &committee,
@@ -130,6 +122,11 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                 let mut log: Box<dyn ShareLog> = Box::new(FileShareLog::open(&log_path)?);
                 let (p, g) =
                     collective::keygen_shares(&active, &crs, &elements, log.as_mut(), &mut rng)?;
+                cost.keygen_s = start.elapsed().as_secs_f64();
+                cost.keygen_bytes = messages::pk_share_len(&p, &params)?
+                    + g.iter()
+                        .map(|x| messages::galois_share_len(x, &params))
+                        .sum::<Result<u64>>()?;
                 pk_shares.push(p);
                 g_shares.push(g);
                 parties.push((active, log));
@@ -145,7 +142,8 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         || {
             let pb = bar(n_ag, "encrypt + sign");
             let mut all = Vec::new();
-            for (a, key) in study.agencies.iter().zip(&signers) {
+            for ((a, key), cost) in study.agencies.iter().zip(&signers).zip(costs.iter_mut()) {
+                let start = std::time::Instant::now();
                 let c = agency::read_contribution(
                     &inputs.join(format!("{}.csv", a.spec.id)),
                     &a.spec,
@@ -153,9 +151,17 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                     &study.periods,
                     a.max_cell,
                 )?;
-                all.extend(engine::encrypt_contribution(
+                let mine = engine::encrypt_contribution(
                     &study, &params, &pk, &a.spec.id, &c.counts, key, &mut rng,
-                )?);
+                )?;
+                cost.encrypt_s = start.elapsed().as_secs_f64();
+                cost.submission_bytes = mine
+                    .iter()
+                    .flat_map(|s| s.cts.iter())
+                    .map(|c| c.to_bytes().len() as u64 + 32)
+                    .sum::<u64>()
+                    + 96 * mine.len() as u64;
+                all.extend(mine);
                 pb.inc(1);
             }
             pb.finish_and_clear();
@@ -182,9 +188,14 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                 parties: std::cell::RefCell::new(std::mem::take(&mut parties)),
                 set: set.clone(),
                 rng: std::cell::RefCell::new(engine::rng()?),
+                costs: std::cell::RefCell::new(Vec::new()),
                 count: std::cell::Cell::new(0),
             };
             let r = FlowResults::open(&be, &dec, &spec, &eval)?;
+            for (cost, (secs, bytes)) in costs.iter_mut().zip(dec.costs.borrow().iter()) {
+                cost.decrypt_s = *secs;
+                cost.share_bytes = *bytes;
+            }
             Ok((r, dec.count.get()))
         },
     )?;
@@ -272,6 +283,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         format!("transcript head {}", crate::study::hex(&eval.transcript.head())),
     ];
     results.timings = st.timings.clone();
+    results.agency_costs = costs;
     let written = st.run("report: tables, plots, Markdown", || {
         report::write_report(opts.out, &results, Some(&wdi))
     })?;
@@ -300,6 +312,23 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
             c.name,
             if c.passed { "pass" } else { "FAIL" }
         );
+    }
+    if opts.by == "countries" || opts.verbose_costs {
+        println!(
+            "per agency ({} agencies; median / max):",
+            results.agency_costs.len()
+        );
+        for (name, secs, bytes) in report::cost_columns(&results.agency_costs) {
+            let mut sorted = bytes.clone();
+            sorted.sort_unstable();
+            println!(
+                "  {name:<50} {:>8.3} s / {:>8.3} s   {:>12} / {:>12} bytes",
+                report::median(&secs),
+                secs.iter().copied().fold(0.0, f64::max),
+                sorted.get(sorted.len() / 2).copied().unwrap_or(0),
+                sorted.last().copied().unwrap_or(0)
+            );
+        }
     }
     println!(
         "report: {} ({} files)",

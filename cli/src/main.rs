@@ -217,6 +217,7 @@ fn run(cli: Cli) -> Result<()> {
                 out: Path::new("target/migrationfhe-demo"),
                 by: "regions",
                 preset: presets::DEFAULT,
+                verbose_costs: false,
             })?;
             Ok(())
         }
@@ -226,6 +227,7 @@ fn run(cli: Cli) -> Result<()> {
                 out: &out,
                 by: "regions",
                 preset: &preset,
+                verbose_costs: false,
             })?;
             Ok(())
         }
@@ -235,6 +237,7 @@ fn run(cli: Cli) -> Result<()> {
                 out: &out,
                 by: "countries",
                 preset: &preset,
+                verbose_costs: false,
             })?;
             Ok(())
         }
@@ -309,17 +312,7 @@ fn run(cli: Cli) -> Result<()> {
             let as_data = data::AbelSander::load(&dir)?;
             let mut seed = [0u8; 32];
             OsRng.fill_bytes(&mut seed);
-            let n_agencies = study::Study::new(&as_data, &by, &regions, &preset, 1, seed)?
-                .agencies
-                .len();
-            let s = study::Study::new(
-                &as_data,
-                &by,
-                &regions,
-                &preset,
-                threshold.unwrap_or(n_agencies),
-                seed,
-            )?;
+            let s = study::Study::new(&as_data, &by, &regions, &preset, threshold, seed)?;
             fsio::write_json(&path, &s)?;
             println!(
                 "declared study {} in {}: {} agencies, {} countries, {} periods, preset {}, threshold {} of {}",

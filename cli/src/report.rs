@@ -276,6 +276,38 @@ pub fn write_report(out: &Path, r: &Results, wdi: Option<&Wdi>) -> Result<Vec<Pa
         &rows,
     )?);
 
+    if !r.agency_costs.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .agency_costs
+            .iter()
+            .map(|c| {
+                vec![
+                    c.agency.clone(),
+                    format!("{:.4}", c.keygen_s),
+                    c.keygen_bytes.to_string(),
+                    format!("{:.4}", c.encrypt_s),
+                    c.submission_bytes.to_string(),
+                    format!("{:.4}", c.decrypt_s),
+                    c.share_bytes.to_string(),
+                ]
+            })
+            .collect();
+        written.extend(table(
+            &tables,
+            "agency_costs",
+            &[
+                "agency",
+                "keygen_s",
+                "keygen_bytes",
+                "encrypt_s",
+                "submission_bytes",
+                "decrypt_shares_s",
+                "decrypt_share_bytes",
+            ],
+            &rows,
+        )?);
+    }
+
     let results_json = out.join("results.json");
     fsio::write_json(&results_json, r)?;
     written.push(results_json);
@@ -388,6 +420,40 @@ pub fn write_report(out: &Path, r: &Results, wdi: Option<&Wdi>) -> Result<Vec<Pa
     fsio::write_atomic(&path, md.as_bytes())?;
     written.push(path);
     Ok(written)
+}
+
+/// (stage, seconds per agency, bytes per agency) columns of the per-agency costs.
+pub fn cost_columns(c: &[crate::results::AgencyCost]) -> Vec<(&'static str, Vec<f64>, Vec<u64>)> {
+    vec![
+        (
+            "key generation (public-key + Galois key shares)",
+            c.iter().map(|x| x.keygen_s).collect(),
+            c.iter().map(|x| x.keygen_bytes).collect(),
+        ),
+        (
+            "validate CSV, encrypt, sign",
+            c.iter().map(|x| x.encrypt_s).collect(),
+            c.iter().map(|x| x.submission_bytes).collect(),
+        ),
+        (
+            "decryption shares of the declared outputs",
+            c.iter().map(|x| x.decrypt_s).collect(),
+            c.iter().map(|x| x.share_bytes).collect(),
+        ),
+    ]
+}
+
+/// Median of a sample (0 for none).
+pub fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn median_u(v: &[u64]) -> u64 {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
 }
 
 /// The Markdown report.
@@ -581,6 +647,28 @@ pub fn markdown(r: &Results) -> String {
                 c.name,
                 if c.passed { "pass" } else { "**FAIL**" },
                 c.detail
+            );
+        }
+    }
+    if !r.agency_costs.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n## Per-agency costs ({} agencies)\n",
+            r.agency_costs.len()
+        );
+        let _ = writeln!(s, "Each agency's own computation (seconds) and what it publishes (bytes), per stage; every agency's row is in `tables/agency_costs.csv`.\n");
+        let _ = writeln!(
+            s,
+            "| stage | median s | max s | median bytes | max bytes |\n|---|---:|---:|---:|---:|"
+        );
+        for (name, secs, bytes) in cost_columns(&r.agency_costs) {
+            let _ = writeln!(
+                s,
+                "| {name} | {:.3} | {:.3} | {} | {} |",
+                median(&secs),
+                secs.iter().copied().fold(0.0, f64::max),
+                fmt_int(i128::from(median_u(&bytes))),
+                fmt_int(i128::from(bytes.iter().copied().max().unwrap_or(0)))
             );
         }
     }

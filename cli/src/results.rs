@@ -80,6 +80,25 @@ pub struct CorridorRow {
     pub return_ratio: Option<f64>,
 }
 
+/// One agency's costs: seconds of its own computation and bytes it publishes, per stage.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AgencyCost {
+    /// The agency.
+    pub agency: String,
+    /// Key generation: sampling its share, public-key and Galois key shares.
+    pub keygen_s: f64,
+    /// Bytes of its key-generation shares.
+    pub keygen_bytes: u64,
+    /// Reading and validating its CSV, encrypting and signing.
+    pub encrypt_s: f64,
+    /// Bytes of its signed submission (ciphertexts).
+    pub submission_bytes: u64,
+    /// Its decryption shares of every declared output.
+    pub decrypt_s: f64,
+    /// Bytes of its decryption shares.
+    pub share_bytes: u64,
+}
+
 /// Everything a report shows.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Results {
@@ -121,6 +140,8 @@ pub struct Results {
     pub decryptions: Vec<Decryption>,
     /// Checks against plain arithmetic.
     pub checks: Vec<Check>,
+    /// Per-agency costs (time and bytes per stage).
+    pub agency_costs: Vec<AgencyCost>,
     /// Stage timings in seconds.
     pub timings: Vec<(String, f64)>,
     /// Anything a reader must know (synthetic splits, intermediate decryptions, ...).

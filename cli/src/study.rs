@@ -63,7 +63,7 @@ impl Study {
         by: &str,
         regions: &[String],
         preset: &str,
-        threshold: usize,
+        threshold: Option<usize>,
         crs_seed: [u8; 32],
     ) -> Result<Self> {
         for r in regions {
@@ -100,6 +100,7 @@ impl Study {
             .into_iter()
             .filter(|a| a.countries.iter().all(|c| countries.contains(c)))
             .collect();
+        let threshold = threshold.unwrap_or(specs.len());
         if threshold == 0 || threshold > specs.len() {
             bail!(
                 "threshold {threshold} must be between 1 and the number of agencies ({})",
@@ -232,7 +233,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Parses lower- or upper-case hex.
 pub fn unhex(s: &str) -> Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         bail!("hex string of odd length");
     }
     (0..s.len())

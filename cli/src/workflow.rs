@@ -25,13 +25,10 @@ use crate::presets;
 use crate::study::{hex, Study};
 use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
-use migrationfhe::analytics::flows::{self, Evaluation, FlowResults};
+use migrationfhe::analytics::flows::{self, Evaluation};
 use migrationfhe::analytics::{BfvBackend, Decryptor, SlotBackend, Submission};
 use migrationfhe::bfv;
-use migrationfhe::threshold::{
-    ActiveShare, DecryptionShare, FileShareLog, GaloisKeyShare, PartyId, PartySecret,
-    PublicKeyShare,
-};
+use migrationfhe::threshold::{ActiveShare, DecryptionShare, FileShareLog, PartyId, PartySecret};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
