@@ -182,7 +182,7 @@ fn ckks_end_to_end(parties: u32) {
     // Smudging at lambda = 40 leaves no precision at a 50-bit scale (see docs/THRESHOLD.md):
     // the value checks use an explicitly insecure lambda; the refusal and precision figures at
     // lambda = 40 are in threshold_precision.rs.
-    let policy = DecryptionPolicy::insecure_for_testing(8);
+    let policy = DecryptionPolicy::insecure_for_testing(0);
     for (ct, want) in [
         (&sum, &want_sum),
         (&prod, &want_prod),

@@ -33,7 +33,9 @@
 //! (see `docs/THRESHOLD.md` for the measured figures). [`CkksDecryption::estimated_precision_bits`]
 //! gives the public estimate before anyone releases a share.
 
-use super::common::{c1_digest, check_headers, check_q, ActiveSet, ProtocolKind, ShareHeader};
+use super::common::{
+    c1_digest, check_headers, check_q, ActiveSet, ProtocolKind, ShareHeader, Stream,
+};
 use super::log::{LogClass, ShareLog};
 use super::secret::ActiveShare;
 use crate::bfv;
@@ -56,6 +58,7 @@ pub struct DecryptionPolicy {
     lambda: u32,
     smudge: bool,
     margin_log2: f64,
+    min_level: usize,
 }
 
 impl Default for DecryptionPolicy {
@@ -65,6 +68,7 @@ impl Default for DecryptionPolicy {
             lambda: MIN_LAMBDA,
             smudge: true,
             margin_log2: 0.0,
+            min_level: 1,
         }
     }
 }
@@ -96,9 +100,8 @@ impl DecryptionPolicy {
     /// ciphertext noise: used to measure it without forming the ideal secret key).
     pub fn insecure_no_smudging_for_testing() -> Self {
         Self {
-            lambda: MIN_LAMBDA,
             smudge: false,
-            margin_log2: 0.0,
+            ..Self::default()
         }
     }
 
@@ -107,6 +110,13 @@ impl DecryptionPolicy {
     /// (several products in sequence, key switching dominated by the relinearisation key).
     pub fn with_noise_margin_log2(mut self, margin: f64) -> Self {
         self.margin_log2 = margin.max(0.0);
+        self
+    }
+
+    /// Decrypts at `level` primes at least (default 1): the lowest level is otherwise chosen
+    /// (a ciphertext below `level` stays at its own level).
+    pub fn with_min_level(mut self, level: usize) -> Self {
+        self.min_level = level.max(1);
         self
     }
 
@@ -171,7 +181,7 @@ fn smudge_ntt(
     ctx: &Arc<crate::math::poly::Context>,
     level: usize,
     bits: u32,
-    rng: &mut (impl RngCore + CryptoRng),
+    rng: &mut Stream,
 ) -> Result<Poly<Ntt>> {
     if bits == 0 {
         return Poly::zero_at(ctx, level);
@@ -204,6 +214,7 @@ impl ActiveShare {
     ) -> Result<DecryptionShare> {
         self.check_input(input)?;
         log.record(LogClass::Decryption, &input.digest)?;
+        let rng = &mut Stream::from_rng(rng);
         let level = input.level();
         let ctx = self.params.ctx_q();
         let mut share = smudge_ntt(ctx, level, input.bits, rng)?;
@@ -230,6 +241,7 @@ impl ActiveShare {
         self.check_input(input)?;
         check_q(&self.params, &receiver.b)?;
         log.record(LogClass::Decryption, &input.digest)?;
+        let rng = &mut Stream::from_rng(rng);
         let level = input.level();
         let ctx = self.params.ctx_q();
         let u = ternary_rns(rng, &ctx.moduli()[..level], ctx.degree())?;
@@ -328,7 +340,7 @@ impl BfvDecryption {
         let tail = tail_factor(n, policy.lambda).log2();
         let rounding = switch_rounding_log2(&params, 1) + 0.5 * log_n_parties;
         let mut last_needed = 0.0;
-        for level in 1..=from {
+        for level in policy.min_level.min(from)..=from {
             let log_l = params.log2_q(level)?;
             let sigma = if level == from {
                 sigma0
@@ -403,6 +415,58 @@ impl BfvDecryption {
         let mut phase = sum.into_coeff();
         phase.add_assign(&self.ct.polys()[0])?;
         bfv_decode_phase(&self.params, &phase)
+    }
+
+    /// Diagnostics: combines the shares and returns `log2‖ν‖∞` for the scaled noise
+    /// `ν = t·φ - Q_l·m` of the combined phase against the expected plaintext `m` (what the
+    /// [`NoiseEstimate`](bfv::NoiseEstimate) bounds, smudging included). With
+    /// [`DecryptionPolicy::insecure_no_smudging_for_testing`] this measures the ciphertext noise
+    /// under the collective key without forming the ideal secret key.
+    ///
+    /// # Timing
+    /// Variable time (multi-word CRT composition).
+    ///
+    /// # Errors
+    /// As [`combine`](Self::combine).
+    pub fn combined_noise_log2_vartime(
+        &self,
+        set: &ActiveSet,
+        shares: &[DecryptionShare],
+        expected: &bfv::Plaintext,
+    ) -> Result<f64> {
+        self.check(set)?;
+        check_headers(
+            ProtocolKind::Decryption,
+            &self.input.digest,
+            set,
+            shares.iter().map(|s| &s.header),
+        )?;
+        let level = self.input.level();
+        let n = self.params.degree();
+        let ctx = self.params.ring().ctx_q();
+        let sum = sum_shares(level, ctx, shares.iter().map(|s| &s.share))?;
+        let mut phase = sum.into_coeff();
+        phase.add_assign(&self.ct.polys()[0])?;
+        phase.sub_assign(&expected.scaled(level)?)?;
+        let lt = self.params.level(level)?;
+        let moduli = ctx.moduli();
+        let data = phase.residues();
+        let mut res = vec![0u64; level];
+        let mut max_log = f64::NEG_INFINITY;
+        for j in 0..n {
+            for (i, r) in res.iter_mut().enumerate() {
+                let (w, ws) = lt.t_q[i];
+                *r = moduli[i].mul_shoup(data[i * n + j], w, ws);
+            }
+            max_log = max_log.max(lt.basis_q.compose_centered(&res)?.to_f64().abs().log2());
+        }
+        Ok(max_log)
+    }
+
+    /// `log2` of the public (collective) bound on `‖ν‖∞` of the switched ciphertext, smudging
+    /// not included.
+    pub fn noise_bound_log2(&self) -> f64 {
+        self.noise_log2
     }
 
     /// Combines one re-encryption share per party of `set` into a ciphertext under
@@ -540,7 +604,7 @@ impl CkksDecryption {
             log2_sum(&[msg, bound, log_parties + f64::from(bits)])
         };
         let from = ct.level();
-        for level in 1..=from {
+        for level in policy.min_level.min(from)..=from {
             if total + 1.0 < params.log_q_at(level)? {
                 let c1 = ct.parts()[1].prefix(level)?;
                 let digest = c1_digest(&c1);

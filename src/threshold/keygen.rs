@@ -10,7 +10,7 @@
 use super::common::{
     add_gadget, add_qp, check_headers, check_q, check_qp, crp_key_switch, crp_public_key,
     gaussian_q, gaussian_qp, ternary_qp, zeroize_qp, ActiveSet, Instance, ProtocolKind,
-    ShareHeader,
+    ShareHeader, Stream,
 };
 use super::log::{LogClass, ShareLog};
 use super::secret::{ActiveShare, SecretQp};
@@ -52,6 +52,7 @@ impl ActiveShare {
     ) -> Result<PublicKeyShare> {
         check_kind(inst, ProtocolKind::PublicKey)?;
         log.record(LogClass::KeyGen, inst.id())?;
+        let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
         let a = crp_public_key(params, inst.id())?;
         let mut b = gaussian_q(params.ctx_q(), params.max_level(), rng)?;
@@ -122,7 +123,7 @@ fn ksk_share(
     crp: &[PolyQP],
     s: &PolyQP,
     s_prime: &Poly<Ntt>,
-    rng: &mut (impl RngCore + CryptoRng),
+    rng: &mut Stream,
 ) -> Result<Vec<PolyQP>> {
     let digits = params.digits_at(params.max_level());
     let mut out = Vec::with_capacity(crp.len());
@@ -171,6 +172,7 @@ impl ActiveShare {
         let params = &self.params;
         let g = odd_element(params, k)?;
         log.record(LogClass::KeyGen, inst.id())?;
+        let rng = &mut Stream::from_rng(rng);
         let crp = crp_key_switch(params, inst.id())?;
         let mut sk = self.s.0.q.automorphism(g)?;
         let digits = ksk_share(params, &crp, &self.s.0, &sk, rng);
@@ -317,9 +319,10 @@ impl ActiveShare {
     ) -> Result<(RelinEphemeral, RelinRound1Share)> {
         check_kind(inst, ProtocolKind::RelinRound1)?;
         log.record(LogClass::RelinRound1, inst.id())?;
+        let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
         let crp = crp_key_switch(params, inst.id())?;
-        let (u, _) = ternary_qp(params, rng)?;
+        let u = ternary_qp(params, rng)?;
         let u = SecretQp(u);
         let s = &self.s.0;
         let digits = params.digits_at(params.max_level());
@@ -382,6 +385,7 @@ impl ActiveShare {
         check_digits(params, &agg.h0)?;
         check_digits(params, &agg.h1)?;
         log.record(LogClass::RelinRound2, &agg.instance)?;
+        let rng = &mut Stream::from_rng(rng);
         let crp = crp_key_switch(params, &agg.instance)?;
         let s = &self.s.0;
         let u = &eph.u.0;

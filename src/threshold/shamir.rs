@@ -188,6 +188,7 @@ pub fn deal(
         .into());
     }
     log.record(LogClass::Deal, inst.id())?;
+    let rng = &mut super::common::Stream::from_rng(rng);
     let params = secret.params();
     let moduli = qp_moduli(params);
     let n = params.degree();
