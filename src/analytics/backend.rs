@@ -191,6 +191,24 @@ pub trait SlotBackend {
     fn digest(&self, a: &Self::Ct) -> [u8; 32];
     /// The operation counters.
     fn counter(&self) -> &OpCounter;
+    /// Multiplicative levels left on `a` (products and plaintext products that can still be
+    /// applied): `level - 1` in CKKS, unlimited (`usize::MAX`) otherwise.
+    fn levels_left(&self, a: &Self::Ct) -> usize {
+        let _ = a;
+        usize::MAX
+    }
+    /// `1/√x` slot-wise for values declared to lie in `[lo, hi]` (`0 < lo`), to about `bits`
+    /// bits (CKKS: a Chebyshev interpolant, [`ckks::Evaluator::inverse_sqrt`]; its depth is
+    /// `⌈log2(d + 1)⌉ + 2` for the degree `d` the interval and `bits` need).
+    ///
+    /// # Errors
+    /// Schemes without it (BFV); levels exhausted; a bad interval.
+    fn inverse_sqrt(&self, a: &Self::Ct, lo: f64, hi: f64, bits: u32) -> Result<Self::Ct> {
+        let _ = (a, lo, hi, bits);
+        Err(Error::Analytics {
+            reason: "this scheme has no polynomial evaluation: use CKKS".into(),
+        })
+    }
 }
 
 /// Encrypts slot vectors (held by each agency: the collective public key).
@@ -251,7 +269,7 @@ impl PlainInt {
     /// # Errors
     /// `rows` not 1 or 2 or not dividing `slots`, `t < 2`.
     pub fn new(slots: usize, rows: usize, t: u64) -> Result<Self> {
-        if !(rows == 1 || rows == 2) || slots == 0 || slots % rows != 0 || t < 2 {
+        if !(rows == 1 || rows == 2) || slots == 0 || !slots.is_multiple_of(rows) || t < 2 {
             return Err(Error::Analytics {
                 reason: "plain stand-in needs 1 or 2 rows dividing the slot count and t >= 2"
                     .into(),
@@ -488,6 +506,9 @@ impl SlotBackend for PlainReal {
             reason: "CKKS has one row of slots: no row swap".into(),
         })
     }
+    fn inverse_sqrt(&self, a: &Self::Ct, lo: f64, hi: f64, _bits: u32) -> Result<Self::Ct> {
+        self.inv_sqrt(a, lo, hi)
+    }
     fn digest(&self, a: &Self::Ct) -> [u8; 32] {
         let mut h = Sha256::new();
         h.update(b"plain-real");
@@ -498,6 +519,20 @@ impl SlotBackend for PlainReal {
     }
     fn counter(&self) -> &OpCounter {
         &self.counter
+    }
+}
+
+impl PlainReal {
+    fn inv_sqrt(&self, a: &PlainCt<f64>, lo: f64, hi: f64) -> Result<PlainCt<f64>> {
+        if !(lo > 0.0 && hi > lo) {
+            return Err(Error::Analytics {
+                reason: "inverse square root needs 0 < lo < hi".into(),
+            });
+        }
+        self.counter.ct_mul();
+        Ok(PlainCt(
+            a.0.iter().map(|&x| 1.0 / x.clamp(lo, hi).sqrt()).collect(),
+        ))
     }
 }
 
@@ -816,6 +851,17 @@ impl SlotBackend for CkksBackend {
             hash_residues(&mut h, p.residues());
         }
         h.finalize().into()
+    }
+    fn inverse_sqrt(&self, a: &Self::Ct, lo: f64, hi: f64, bits: u32) -> Result<Self::Ct> {
+        self.counter.ct_mul();
+        let rlk = self.rlk.as_ref().ok_or(Error::InvalidOperation {
+            reason: "polynomial evaluation needs a relinearisation key",
+        })?;
+        self.ev
+            .inverse_sqrt(a, ckks::Interval::new(lo, hi)?, bits, rlk)
+    }
+    fn levels_left(&self, a: &Self::Ct) -> usize {
+        a.level().saturating_sub(1)
     }
     fn counter(&self) -> &OpCounter {
         &self.counter

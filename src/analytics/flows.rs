@@ -35,7 +35,9 @@
 //! masks and rotations (depth 0 in multiplications; one plaintext product per mask).
 
 use super::backend::{Decryptor, OpCounts, SlotBackend};
-use super::linear::{group_vector_sums, mask, segment_sums, MatrixLayout, Segment, SlotRef};
+use super::linear::{
+    group_vector_sums, mask, segment_sums, MatrixLayout, Packed, Segment, SlotRef,
+};
 use super::transcript::{open_output, DeclaredOutput, Submission, Transcript};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
@@ -211,7 +213,7 @@ pub fn contribution(
     layout: &MatrixLayout,
     agency: usize,
     flows: &[u64],
-) -> Result<(Vec<Vec<i64>>, Vec<Vec<i64>>)> {
+) -> Result<(Packed<i64>, Packed<i64>)> {
     let n = spec.nodes.len();
     let ag = spec
         .agencies
@@ -250,7 +252,7 @@ pub fn contribution(
             0
         }
     };
-    let fwd = layout.pack(|o, d| val(o, d));
+    let fwd = layout.pack(val);
     let rev = layout.pack(|r, c| val(c, r));
     Ok((fwd, rev))
 }
@@ -301,17 +303,21 @@ fn sum_cts<B: SlotBackend>(be: &B, parts: &[&Vec<B::Ct>]) -> Result<Vec<B::Ct>> 
 /// # Errors
 /// A missing, duplicate or unknown submission; a bad signature or digest; the count bound;
 /// backend errors.
-pub fn evaluate<B: SlotBackend<Value = i64>>(
+pub fn evaluate<B>(
     be: &B,
     spec: &FlowSpec,
     t: u64,
     submissions: &[Submission<B::Ct>],
-) -> Result<Evaluation<B::Ct>> {
+) -> Result<Evaluation<B::Ct>>
+where
+    B: SlotBackend<Value = i64> + Sync,
+    B::Ct: Send + Sync,
+{
     spec.check_count_bound(t)?;
     let layout = spec.layout(be.slots(), be.row_len())?;
     let start = be.counter().snapshot();
     let mut tr = Transcript::begin(&spec.analysis, &be.describe(), &spec.parameters());
-    let mut by: BTreeMap<(usize, bool, usize), &Submission<B::Ct>> = BTreeMap::new();
+    let mut by: ByKey<'_, B::Ct> = BTreeMap::new();
     for s in submissions {
         let a = spec
             .agencies
@@ -346,99 +352,63 @@ pub fn evaluate<B: SlotBackend<Value = i64>>(
             )));
         }
     }
+    let n = spec.nodes.len();
+    let node_slots: Vec<SlotRef> = (0..n).map(|d| (0, layout.column(d))).collect();
+    let periods = spec.periods.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(periods)
+        .max(1);
+    let run = |p: usize| period_eval(be, spec, &layout, &by, p, &node_slots);
+    let mut evals: Vec<Option<Result<PeriodEval<B::Ct>>>> = (0..periods).map(|_| None).collect();
+    if threads == 1 {
+        for (p, e) in evals.iter_mut().enumerate() {
+            *e = Some(run(p));
+        }
+    } else {
+        let done: Vec<Vec<(usize, Result<PeriodEval<B::Ct>>)>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let run = &run;
+                    sc.spawn(move || {
+                        (t..periods)
+                            .step_by(threads)
+                            .map(|p| (p, run(p)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| vec![(0, Err(refuse("an evaluation thread panicked")))])
+                })
+                .collect()
+        });
+        for (p, e) in done.into_iter().flatten() {
+            evals[p] = Some(e);
+        }
+    }
     let mut outputs = Vec::new();
     let mut declare = |tr: &mut Transcript, name: String, cts: Vec<B::Ct>, slots: Vec<SlotRef>| {
         let out = DeclaredOutput { name, cts, slots };
         tr.output(be, &out);
         outputs.push(out);
     };
-    let n = spec.nodes.len();
-    let node_slots: Vec<SlotRef> = (0..n).map(|d| (0, layout.column(d))).collect();
     let mut prev: Option<(B::Ct, B::Ct)> = None;
     let mut stacked: Option<B::Ct> = None;
     for (p, pname) in spec.periods.iter().enumerate() {
-        let mut mats = Vec::new();
-        for rev in [false, true] {
-            let parts: Vec<&Vec<B::Ct>> = (0..spec.agencies.len())
-                .map(|a| {
-                    by.get(&(p, rev, a)).map(|s| &s.cts).ok_or_else(|| {
-                        refuse(format!(
-                            "missing submission `{}` from agency `{}`",
-                            contribution_label(pname, rev),
-                            spec.agencies[a].name
-                        ))
-                    })
-                })
-                .collect::<Result<_>>()?;
-            let m = sum_cts(be, &parts)?;
-            tr.operation(be, "sum_contributions", &contribution_label(pname, rev), &m);
-            mats.push(m);
+        let pe = evals[p]
+            .take()
+            .ok_or_else(|| refuse("a period was not evaluated"))??;
+        for ev in pe.events {
+            match ev {
+                Event::Op(name, params, cts) => tr.operation(be, &name, &params, &cts),
+                Event::Out(name, cts, slots) => declare(&mut tr, name, cts, slots),
+            }
         }
-        let (fwd, rev) = (&mats[0], &mats[1]);
-        let ffold = layout.fold(be, fwd)?;
-        let rfold = layout.fold(be, rev)?;
-        tr.operation(
-            be,
-            "fold",
-            "forward;reverse",
-            &[ffold.clone(), rfold.clone()],
-        );
-        for level in &spec.levels {
-            let (ct, slots) = layout.group_sums(be, &ffold, &level.grouping)?;
-            tr.operation(
-                be,
-                "group_sums",
-                &format!("level={}", level.name),
-                std::slice::from_ref(&ct),
-            );
-            declare(
-                &mut tr,
-                format!("groups/{}/{pname}", level.name),
-                vec![ct],
-                slots.into_iter().map(|s| (0, s)).collect(),
-            );
-        }
-        let inflow = layout.column_sums(be, &ffold)?;
-        let outflow = layout.column_sums(be, &rfold)?;
-        let net = be.sub(&inflow, &outflow)?;
-        tr.operation(
-            be,
-            "column_sums",
-            "inflow=colsum(forward);outflow=colsum(reverse);net=inflow-outflow",
-            &[inflow.clone(), outflow.clone(), net.clone()],
-        );
-        let all = vec![0usize; n];
-        let (world, wslots) = group_vector_sums(be, &layout, &inflow, &all)?;
-        tr.operation(
-            be,
-            "world_total",
-            "sum(inflow)",
-            std::slice::from_ref(&world),
-        );
-        declare(
-            &mut tr,
-            format!("world/{pname}"),
-            vec![world],
-            wslots.iter().map(|&s| (0, s)).collect(),
-        );
-        declare(
-            &mut tr,
-            format!("inflow/{pname}"),
-            vec![inflow.clone()],
-            node_slots.clone(),
-        );
-        declare(
-            &mut tr,
-            format!("outflow/{pname}"),
-            vec![outflow.clone()],
-            node_slots.clone(),
-        );
-        declare(
-            &mut tr,
-            format!("net/{pname}"),
-            vec![net],
-            node_slots.clone(),
-        );
+        let (inflow, outflow) = (pe.inflow, pe.outflow);
         if let Some((pi, po)) = &prev {
             let di = be.sub(&inflow, pi)?;
             let dout = be.sub(&outflow, po)?;
@@ -463,43 +433,6 @@ pub fn evaluate<B: SlotBackend<Value = i64>>(
             });
         }
         prev = Some((inflow, outflow));
-        if !spec.corridors.is_empty() {
-            let cells: Vec<SlotRef> = spec
-                .corridors
-                .iter()
-                .map(|&(o, d)| layout.cell(o, d))
-                .collect();
-            let mut per_ct: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-            for &(c, s) in &cells {
-                per_ct.entry(c).or_default().push(s);
-            }
-            let cts_used: Vec<usize> = per_ct.keys().copied().collect();
-            let renum: BTreeMap<usize, usize> =
-                cts_used.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-            let slots: Vec<SlotRef> = cells.iter().map(|&(c, s)| (renum[&c], s)).collect();
-            let (mut f, mut r, mut d) = (Vec::new(), Vec::new(), Vec::new());
-            for (&c, pos) in &per_ct {
-                let fm = mask(be, &fwd[c], pos)?;
-                let rm = mask(be, &rev[c], pos)?;
-                d.push(be.sub(&fm, &rm)?);
-                f.push(fm);
-                r.push(rm);
-            }
-            tr.operation(be, "corridors", &format!("{:?}", spec.corridors), &d);
-            declare(
-                &mut tr,
-                format!("corridor_forward/{pname}"),
-                f,
-                slots.clone(),
-            );
-            declare(
-                &mut tr,
-                format!("corridor_reverse/{pname}"),
-                r,
-                slots.clone(),
-            );
-            declare(&mut tr, format!("corridor_net/{pname}"), d, slots);
-        }
     }
     if let Some(s) = stacked {
         declare(&mut tr, "stacked_inflow".into(), vec![s], node_slots);
@@ -511,18 +444,178 @@ pub fn evaluate<B: SlotBackend<Value = i64>>(
     })
 }
 
+enum Event<Ct> {
+    Op(String, String, Vec<Ct>),
+    Out(String, Vec<Ct>, Vec<SlotRef>),
+}
+
+struct PeriodEval<Ct> {
+    events: Vec<Event<Ct>>,
+    inflow: Ct,
+    outflow: Ct,
+}
+
+type ByKey<'a, Ct> = BTreeMap<(usize, bool, usize), &'a Submission<Ct>>;
+
+/// Everything of period `p` that does not depend on another period, as transcript events.
+fn period_eval<B: SlotBackend<Value = i64>>(
+    be: &B,
+    spec: &FlowSpec,
+    layout: &MatrixLayout,
+    by: &ByKey<'_, B::Ct>,
+    p: usize,
+    node_slots: &[SlotRef],
+) -> Result<PeriodEval<B::Ct>> {
+    let pname = &spec.periods[p];
+    let n = spec.nodes.len();
+    let mut ev = Vec::new();
+    let op = |ev: &mut Vec<Event<B::Ct>>, name: &str, params: String, cts: Vec<B::Ct>| {
+        ev.push(Event::Op(name.to_string(), params, cts));
+    };
+    let mut mats = Vec::new();
+    for rev in [false, true] {
+        let parts: Vec<&Vec<B::Ct>> = (0..spec.agencies.len())
+            .map(|a| {
+                by.get(&(p, rev, a)).map(|s| &s.cts).ok_or_else(|| {
+                    refuse(format!(
+                        "missing submission `{}` from agency `{}`",
+                        contribution_label(pname, rev),
+                        spec.agencies[a].name
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        let m = sum_cts(be, &parts)?;
+        op(
+            &mut ev,
+            "sum_contributions",
+            contribution_label(pname, rev),
+            m.clone(),
+        );
+        mats.push(m);
+    }
+    let (fwd, rev) = (&mats[0], &mats[1]);
+    let ffold = layout.fold(be, fwd)?;
+    let rfold = layout.fold(be, rev)?;
+    op(
+        &mut ev,
+        "fold",
+        "forward;reverse".into(),
+        vec![ffold.clone(), rfold.clone()],
+    );
+    for level in &spec.levels {
+        let (ct, slots) = layout.group_sums(be, &ffold, &level.grouping)?;
+        op(
+            &mut ev,
+            "group_sums",
+            format!("level={}", level.name),
+            vec![ct.clone()],
+        );
+        ev.push(Event::Out(
+            format!("groups/{}/{pname}", level.name),
+            vec![ct],
+            slots.into_iter().map(|s| (0, s)).collect(),
+        ));
+    }
+    let inflow = layout.column_sums(be, &ffold)?;
+    let outflow = layout.column_sums(be, &rfold)?;
+    let net = be.sub(&inflow, &outflow)?;
+    op(
+        &mut ev,
+        "column_sums",
+        "inflow=colsum(forward);outflow=colsum(reverse);net=inflow-outflow".into(),
+        vec![inflow.clone(), outflow.clone(), net.clone()],
+    );
+    let all = vec![0usize; n];
+    let (world, wslots) = group_vector_sums(be, layout, &inflow, &all)?;
+    op(
+        &mut ev,
+        "world_total",
+        "sum(inflow)".into(),
+        vec![world.clone()],
+    );
+    ev.push(Event::Out(
+        format!("world/{pname}"),
+        vec![world],
+        wslots.iter().map(|&s| (0, s)).collect(),
+    ));
+    ev.push(Event::Out(
+        format!("inflow/{pname}"),
+        vec![inflow.clone()],
+        node_slots.to_vec(),
+    ));
+    ev.push(Event::Out(
+        format!("outflow/{pname}"),
+        vec![outflow.clone()],
+        node_slots.to_vec(),
+    ));
+    ev.push(Event::Out(
+        format!("net/{pname}"),
+        vec![net],
+        node_slots.to_vec(),
+    ));
+    if !spec.corridors.is_empty() {
+        let cells: Vec<SlotRef> = spec
+            .corridors
+            .iter()
+            .map(|&(o, d)| layout.cell(o, d))
+            .collect();
+        let mut per_ct: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &(c, s) in &cells {
+            per_ct.entry(c).or_default().push(s);
+        }
+        let renum: BTreeMap<usize, usize> =
+            per_ct.keys().enumerate().map(|(i, &c)| (c, i)).collect();
+        let slots: Vec<SlotRef> = cells.iter().map(|&(c, s)| (renum[&c], s)).collect();
+        let (mut f, mut r, mut d) = (Vec::new(), Vec::new(), Vec::new());
+        for (&c, pos) in &per_ct {
+            let fm = mask(be, &fwd[c], pos)?;
+            let rm = mask(be, &rev[c], pos)?;
+            d.push(be.sub(&fm, &rm)?);
+            f.push(fm);
+            r.push(rm);
+        }
+        op(
+            &mut ev,
+            "corridors",
+            format!("{:?}", spec.corridors),
+            d.clone(),
+        );
+        ev.push(Event::Out(
+            format!("corridor_forward/{pname}"),
+            f,
+            slots.clone(),
+        ));
+        ev.push(Event::Out(
+            format!("corridor_reverse/{pname}"),
+            r,
+            slots.clone(),
+        ));
+        ev.push(Event::Out(format!("corridor_net/{pname}"), d, slots));
+    }
+    Ok(PeriodEval {
+        events: ev,
+        inflow,
+        outflow,
+    })
+}
+
 /// Re-executes the evaluation from the submissions and checks the transcript and every output
 /// bit for bit.
 ///
 /// # Errors
 /// [`Error::Analytics`] when anything differs; as [`evaluate`].
-pub fn verify<B: SlotBackend<Value = i64>>(
+pub fn verify<B>(
     be: &B,
     spec: &FlowSpec,
     t: u64,
     submissions: &[Submission<B::Ct>],
     transcript: &Transcript,
-) -> Result<()> {
+) -> Result<()>
+where
+    B: SlotBackend<Value = i64> + Sync,
+    B::Ct: Send + Sync,
+{
     let again = evaluate(be, spec, t, submissions)?;
     transcript.same_as(&again.transcript)
 }
@@ -717,8 +810,8 @@ impl Contingency {
         let index_of = |idx: &[usize]| -> usize { (0..k).map(|j| idx[j] * self.stride(j)).sum() };
         let tuples = |zero: &[bool]| -> Vec<Vec<usize>> {
             let mut out = vec![vec![]];
-            for j in 0..k {
-                let range = if zero[j] { 1 } else { self.dims[j] };
+            for (&z, &size) in zero.iter().zip(&self.dims) {
+                let range = if z { 1 } else { size };
                 out = out
                     .into_iter()
                     .flat_map(|t| {
@@ -760,4 +853,41 @@ impl Contingency {
         }
         Ok((ct, positions))
     }
+}
+
+/// The rotation steps (left, within a row) and whether the row swap is used by
+/// [`evaluate`] for `spec` on a BFV backend with `degree` slots in two rows: a dry run on the
+/// plaintext stand-in with zero contributions (the steps depend only on the public layout).
+/// Generate exactly these Galois keys (collectively, in a threshold deployment) before the
+/// evaluation.
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn plan_rotations(spec: &FlowSpec, degree: usize, t: u64) -> Result<(Vec<usize>, bool)> {
+    let be = super::PlainInt::new(degree, 2, t)?;
+    let layout = spec.layout(be.slots(), be.row_len())?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[0u8; 32]);
+    let zero = vec![0u64; spec.nodes.len() * spec.nodes.len()];
+    let mut subs = Vec::new();
+    for (a, ag) in spec.agencies.iter().enumerate() {
+        let (fwd, rev) = contribution(spec, &layout, a, &zero)?;
+        for pname in &spec.periods {
+            for (r, vecs) in [(false, &fwd), (true, &rev)] {
+                let cts = vecs
+                    .iter()
+                    .map(|v| be.encode(v))
+                    .collect::<Result<Vec<_>>>()?;
+                subs.push(Submission::sign(
+                    &be,
+                    &spec.analysis,
+                    &ag.name,
+                    &contribution_label(pname, r),
+                    cts,
+                    &key,
+                ));
+            }
+        }
+    }
+    evaluate(&be, spec, t, &subs)?;
+    Ok((be.counter().rotation_steps(), be.counter().used_row_swap()))
 }

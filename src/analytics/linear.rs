@@ -77,6 +77,48 @@ pub fn segment_sums<B: SlotBackend>(
     stride: usize,
     segments: &[Segment],
 ) -> Result<Vec<Option<B::Ct>>> {
+    segment_sums_weighted(be, cts, stride, segments, B::Value::one())
+}
+
+/// [`segment_sums`] whose masks carry `weight` instead of 1 (each sum multiplied by `weight`
+/// at no extra product).
+///
+/// # Errors
+/// As [`segment_sums`].
+pub fn segment_sums_weighted<B: SlotBackend>(
+    be: &B,
+    cts: &[B::Ct],
+    stride: usize,
+    segments: &[Segment],
+    weight: B::Value,
+) -> Result<Vec<Option<B::Ct>>> {
+    let w = vec![weight; segments.len()];
+    segment_sums_with(be, cts, stride, segments, &w)
+}
+
+/// [`segment_sums`] with one weight per segment (its sum is multiplied by it, at no extra
+/// product).
+///
+/// # Errors
+/// As [`segment_sums`]; `weights` of another length than `segments`.
+pub fn segment_sums_with<B: SlotBackend>(
+    be: &B,
+    cts: &[B::Ct],
+    stride: usize,
+    segments: &[Segment],
+    weights: &[B::Value],
+) -> Result<Vec<Option<B::Ct>>> {
+    if weights.len() != segments.len() {
+        return Err(Error::LengthMismatch {
+            expected: segments.len(),
+            found: weights.len(),
+        });
+    }
+    let weight_at: BTreeMap<(usize, usize), B::Value> = segments
+        .iter()
+        .zip(weights)
+        .map(|(s, &w)| ((s.ct, s.start), w))
+        .collect();
     let row = be.row_len();
     let mut by_ct: BTreeMap<usize, Vec<Segment>> = BTreeMap::new();
     for s in segments {
@@ -138,7 +180,11 @@ pub fn segment_sums<B: SlotBackend>(
                     &rotated[ri - 1]
                 };
                 let starts = &terms[&(k, off)];
-                let term = mask(be, src, starts)?;
+                let mut m = vec![B::Value::default(); be.slots()];
+                for &p in starts {
+                    m[p] = weight_at.get(&(c, p)).copied().unwrap_or_default();
+                }
+                let term = be.mul_plain(src, &m)?;
                 acc = Some(match acc {
                     None => term,
                     Some(a) => be.add(&a, &term)?,
@@ -167,6 +213,12 @@ pub struct MatrixLayout {
     bands: Vec<(usize, usize)>,
 }
 
+/// Per ciphertext slot vectors of a packed matrix.
+pub type Packed<V> = Vec<Vec<V>>;
+
+/// A group's column run and band of locals, each `(first, width)`.
+type Ranges = ((usize, usize), (usize, usize));
+
 /// One ciphertext slot: `(ciphertext index, slot index)`.
 pub type SlotRef = (usize, usize);
 
@@ -184,7 +236,7 @@ impl MatrixLayout {
         if n == 0 {
             return Err(refuse("a flow matrix needs at least one node"));
         }
-        if row_len == 0 || slots % row_len != 0 || !(1..=2).contains(&(slots / row_len)) {
+        if row_len == 0 || !slots.is_multiple_of(row_len) || !(1..=2).contains(&(slots / row_len)) {
             return Err(refuse("slots must form one or two rotation rows"));
         }
         let per_row = row_len / n;
@@ -281,7 +333,7 @@ impl MatrixLayout {
     }
 
     /// Packs a matrix given cell by cell into per-ciphertext slot vectors.
-    pub fn pack<V: SlotValue>(&self, cell: impl Fn(usize, usize) -> V) -> Vec<Vec<V>> {
+    pub fn pack<V: SlotValue>(&self, cell: impl Fn(usize, usize) -> V) -> Packed<V> {
         let mut out = vec![vec![V::default(); self.slots]; self.n_cts()];
         for o in 0..self.n {
             for d in 0..self.n {
@@ -362,7 +414,7 @@ impl MatrixLayout {
 
     /// Contiguous column range `(first, width)` of each group of `grouping`, and its band of
     /// locals `(first, width)`.
-    fn ranges(&self, grouping: &[usize]) -> Result<Vec<((usize, usize), (usize, usize))>> {
+    fn ranges(&self, grouping: &[usize]) -> Result<Vec<Ranges>> {
         if grouping.len() != self.n {
             return Err(Error::LengthMismatch {
                 expected: self.n,

@@ -28,7 +28,9 @@
 pub mod backend;
 pub mod data;
 pub mod flows;
+pub mod graph;
 pub mod linear;
+pub mod stats;
 pub mod transcript;
 
 pub use backend::{
@@ -36,5 +38,6 @@ pub use backend::{
     CkksSecretKeyDecryptor, Decryptor, Encryptor, OpCounter, OpCounts, PlainCt, PlainInt,
     PlainReal, SlotBackend, SlotValue,
 };
+pub use flows::Evaluation;
 pub use linear::{MatrixLayout, Segment, SlotRef};
 pub use transcript::{open_output, DeclaredOutput, Entry, Submission, Transcript};

@@ -297,7 +297,7 @@ impl Transcript {
     /// # Errors
     /// As [`Submission::verify`].
     pub fn submission<B: SlotBackend>(&mut self, be: &B, s: &Submission<B::Ct>) -> Result<()> {
-        s.verify(be, &self.analysis().to_string())?;
+        s.verify(be, self.analysis())?;
         self.push(Entry::Submission {
             agency: s.agency.clone(),
             label: s.label.clone(),
