@@ -5,12 +5,14 @@
 
 use crate::study::Study;
 use anyhow::{Context, Result};
-use migrationfhe::analytics::{BfvBackend, Decryptor};
-use migrationfhe::bfv;
+use migrationfhe::analytics::{BfvBackend, CkksBackend, Decryptor};
+use migrationfhe::rlwe::RelinearizationKey;
 use migrationfhe::threshold::{
     ActiveSet, ActiveShare, BfvDecryption, Committee, Crs, DecryptionPolicy, GaloisKeyShare,
     Instance, PartyId, ProtocolKind, PublicKeyShare, ShareLog,
 };
+use migrationfhe::threshold::{CkksDecryption, RelinRound1Share, RelinRound2Share};
+use migrationfhe::{bfv, ckks};
 use rand_core::{CryptoRng, RngCore};
 use std::sync::Arc;
 
@@ -139,5 +141,124 @@ impl Decryptor<BfvBackend> for InProcessThreshold {
         }
         self.count.set(self.count.get() + 1);
         prepared.combine(&self.set, &shares)?.decode_signed()
+    }
+}
+
+/// A collective CKKS key set: public key, relinearisation key and the Galois keys of the
+/// rotations the analyses use.
+pub struct CkksKeys {
+    /// Collective public key.
+    pub pk: ckks::PublicKey,
+    /// Collective relinearisation key (two rounds).
+    pub rlk: RelinearizationKey,
+    /// Collective Galois keys.
+    pub galois: ckks::GaloisKeys,
+}
+
+/// Runs the CKKS key-generation protocols among the parties of one process (the demo): every
+/// party's public-key share, both relinearisation rounds and one share per Galois element;
+/// `tag` separates the protocol instances of different key sets. Returns the keys and each
+/// party's seconds.
+pub fn ckks_keys(
+    params: &Arc<ckks::Parameters>,
+    crs: &Crs,
+    set: &ActiveSet,
+    parties: &mut [(ActiveShare, Box<dyn ShareLog>)],
+    steps: &[usize],
+    tag: &str,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(CkksKeys, Vec<f64>)> {
+    let ring = params.rlwe();
+    let mut secs = vec![0.0; parties.len()];
+    let pk_inst = crs.instance(
+        ProtocolKind::PublicKey,
+        format!("{tag}/public-key").as_bytes(),
+    );
+    let rlk_inst = crs.instance(
+        ProtocolKind::RelinRound1,
+        format!("{tag}/relinearisation").as_bytes(),
+    );
+    let mut elements: Vec<u64> = steps
+        .iter()
+        .map(|&k| params.rotation_element(i64::try_from(k).unwrap_or(0)))
+        .collect();
+    elements.sort_unstable();
+    elements.dedup();
+    let g_inst =
+        |g: u64| crs.instance(ProtocolKind::Galois, format!("{tag}/galois/{g}").as_bytes());
+    let mut pk_shares = Vec::new();
+    let mut r1 = Vec::new();
+    let mut ephemerals = Vec::new();
+    let mut g_shares: Vec<Vec<GaloisKeyShare>> = vec![Vec::new(); elements.len()];
+    for ((a, log), t) in parties.iter_mut().zip(secs.iter_mut()) {
+        let start = std::time::Instant::now();
+        pk_shares.push(a.public_key_share(&pk_inst, log.as_mut(), rng)?);
+        let (eph, share) = a.relin_round1(&rlk_inst, log.as_mut(), rng)?;
+        ephemerals.push(eph);
+        r1.push(share);
+        for (i, &g) in elements.iter().enumerate() {
+            g_shares[i].push(a.galois_key_share(&g_inst(g), g, log.as_mut(), rng)?);
+        }
+        *t += start.elapsed().as_secs_f64();
+    }
+    let agg = RelinRound1Share::aggregate(ring, &rlk_inst, set, &r1)?;
+    let mut r2 = Vec::new();
+    for (((a, log), eph), t) in parties.iter_mut().zip(ephemerals).zip(secs.iter_mut()) {
+        let start = std::time::Instant::now();
+        r2.push(a.relin_round2(eph, &agg, log.as_mut(), rng)?);
+        *t += start.elapsed().as_secs_f64();
+    }
+    let pk =
+        ckks::PublicKey::from_rlwe(&PublicKeyShare::aggregate(ring, &pk_inst, set, &pk_shares)?);
+    let rlk = RelinRound2Share::aggregate(ring, &rlk_inst, set, &r2)?;
+    let mut galois = ckks::GaloisKeys::default();
+    for (i, &g) in elements.iter().enumerate() {
+        galois.insert(GaloisKeyShare::aggregate(
+            ring,
+            &g_inst(g),
+            set,
+            &g_shares[i],
+        )?);
+    }
+    Ok((CkksKeys { pk, rlk, galois }, secs))
+}
+
+/// Threshold CKKS decryption inside one process (the demo), as [`InProcessThreshold`].
+pub struct InProcessCkks {
+    /// Parameters.
+    pub params: Arc<ckks::Parameters>,
+    /// The agencies' active shares (on the CKKS ring) and logs.
+    pub parties: std::cell::RefCell<Vec<(ActiveShare, Box<dyn ShareLog>)>>,
+    /// The active set.
+    pub set: ActiveSet,
+    /// Randomness.
+    pub rng: std::cell::RefCell<rand_chacha::ChaCha20Rng>,
+    /// Per party: seconds spent on its decryption shares.
+    pub secs: std::cell::RefCell<Vec<f64>>,
+    /// Ciphertexts decrypted so far.
+    pub count: std::cell::Cell<usize>,
+}
+
+impl Decryptor<CkksBackend> for InProcessCkks {
+    fn decrypt(&self, ct: &ckks::Ciphertext) -> migrationfhe::Result<Vec<f64>> {
+        let prepared = CkksDecryption::new(
+            &self.params,
+            ct,
+            &self.set,
+            &DecryptionPolicy::with_lambda(40)?,
+        )?;
+        let mut rng = self.rng.borrow_mut();
+        let mut parties = self.parties.borrow_mut();
+        let mut secs = self.secs.borrow_mut();
+        secs.resize(parties.len(), 0.0);
+        let mut shares = Vec::with_capacity(parties.len());
+        for ((a, log), t) in parties.iter_mut().zip(secs.iter_mut()) {
+            let start = std::time::Instant::now();
+            shares.push(a.decryption_share(prepared.input(), log.as_mut(), &mut *rng)?);
+            *t += start.elapsed().as_secs_f64();
+        }
+        self.count.set(self.count.get() + 1);
+        let pt = prepared.combine(&self.set, &shares)?;
+        Ok(self.params.decode(&pt)?.iter().map(|z| z.re).collect())
     }
 }

@@ -33,6 +33,8 @@ pub struct Options<'a> {
     pub by: &'a str,
     /// BFV preset.
     pub preset: &'a str,
+    /// Also run the correlation at N = 2^15, depth 15 (its own collective key set).
+    pub correlation: bool,
     /// Print the per-agency cost summary (always for the scale run).
     pub verbose_costs: bool,
 }
@@ -282,6 +284,16 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         format!("{} signed submissions, {} ciphertexts; node evaluation: {}; {} declared outputs", subs.len(), subs.iter().map(|s| s.cts.len()).sum::<usize>(), eval.counts, eval.outputs.len()),
         format!("transcript head {}", crate::study::hex(&eval.transcript.head())),
     ];
+    crate::demo_ckks::run(
+        &mut st,
+        opts.data,
+        &study,
+        &signers,
+        &private,
+        &mut results,
+        opts.correlation,
+        &mut rng,
+    )?;
     results.timings = st.timings.clone();
     results.agency_costs = costs;
     let written = st.run("report: tables, plots, Markdown", || {

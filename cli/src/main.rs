@@ -8,6 +8,7 @@ mod collective;
 mod container;
 mod data;
 mod demo;
+mod demo_ckks;
 mod engine;
 mod fsio;
 mod messages;
@@ -151,6 +152,10 @@ enum Command {
     },
     /// The demo: 10 regional agencies, the whole protocol in one process, and a report.
     Demo {
+        /// Also compute the Pearson correlation under encryption at N = 2^15, depth 15 (its own
+        /// collective key set; slower).
+        #[arg(long)]
+        correlation: bool,
         /// Output folder.
         #[arg(long, default_value = "target/migrationfhe-demo")]
         out: PathBuf,
@@ -218,16 +223,22 @@ fn run(cli: Cli) -> Result<()> {
                 by: "regions",
                 preset: presets::DEFAULT,
                 verbose_costs: false,
+                correlation: false,
             })?;
             Ok(())
         }
-        Some(Command::Demo { out, preset }) => {
+        Some(Command::Demo {
+            out,
+            preset,
+            correlation,
+        }) => {
             demo::run(&demo::Options {
                 data: &dir,
                 out: &out,
                 by: "regions",
                 preset: &preset,
                 verbose_costs: false,
+                correlation,
             })?;
             Ok(())
         }
@@ -238,6 +249,7 @@ fn run(cli: Cli) -> Result<()> {
                 by: "countries",
                 preset: &preset,
                 verbose_costs: false,
+                correlation: false,
             })?;
             Ok(())
         }
