@@ -16,9 +16,9 @@ use migrationfhe::bfv;
 use migrationfhe::ckks;
 use migrationfhe::rlwe::RlweParams;
 use migrationfhe::threshold::{
-    ActiveSet, BfvDecryption, CkksDecryption, Committee, Crs, DecryptionPolicy, GaloisKeyShare,
-    InMemoryShareLogForTesting, PartySecret, ProtocolKind, PublicKeyShare, RelinRound1Share,
-    RelinRound2Share,
+    ActiveSet, BfvDecryption, CkksDecryption, Committee, Crp, Crs, DecryptionPolicy,
+    GaloisKeyShare, InMemoryShareLogForTesting, PartySecret, ProtocolKind, PublicKeyShare,
+    RelinRound1Share, RelinRound2Share,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -75,9 +75,21 @@ fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_millis(300));
     let a0 = s.secrets[0].active(&s.set).unwrap();
-    let inst_pk = s.crs.instance(ProtocolKind::PublicKey, b"bench/pk");
-    let inst_r = s.crs.instance(ProtocolKind::RelinRound1, b"bench/rlk");
-    let inst_g = s.crs.instance(ProtocolKind::Galois, b"bench/gal");
+    let inst_pk = Crp::new(
+        &s.params,
+        &s.crs.instance(ProtocolKind::PublicKey, b"bench/pk"),
+    )
+    .unwrap();
+    let inst_r = Crp::new(
+        &s.params,
+        &s.crs.instance(ProtocolKind::RelinRound1, b"bench/rlk"),
+    )
+    .unwrap();
+    let inst_g = Crp::new(
+        &s.params,
+        &s.crs.instance(ProtocolKind::Galois, b"bench/gal"),
+    )
+    .unwrap();
     if parties == 3 {
         g.bench_function(id("pk_share_per_party"), |b| {
             b.iter_batched(
@@ -107,7 +119,9 @@ fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
                     let (e, sh) = a0.relin_round1(&inst_r, &mut log, &mut rng).unwrap();
                     // Round 2 on the (fixed) aggregate: the work of one party.
                     let e = black_box(e);
-                    let r2 = a0.relin_round2(e, &agg, &mut log, &mut rng).unwrap();
+                    let r2 = a0
+                        .relin_round2(&inst_r, e, &agg, &mut log, &mut rng)
+                        .unwrap();
                     (sh, r2)
                 },
                 BatchSize::SmallInput,
@@ -117,7 +131,7 @@ fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
             .iter()
             .zip(eph)
             .zip(&mut ls)
-            .map(|((a, e), l)| a.relin_round2(e, &agg, l, &mut rng).unwrap())
+            .map(|((a, e), l)| a.relin_round2(&inst_r, e, &agg, l, &mut rng).unwrap())
             .collect();
         g.bench_function(id("relin_aggregate_both_rounds"), |b| {
             b.iter(|| {
@@ -185,7 +199,11 @@ fn ckks_benches(c: &mut Criterion) {
         keygen_benches(c, "ckks", &s);
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         // A collective public key and a ciphertext after one product (degree 1, level 5).
-        let inst = s.crs.instance(ProtocolKind::PublicKey, b"bench/ckks-pk");
+        let inst = Crp::new(
+            &s.params,
+            &s.crs.instance(ProtocolKind::PublicKey, b"bench/ckks-pk"),
+        )
+        .unwrap();
         let shares: Vec<_> = s
             .secrets
             .iter()
@@ -274,7 +292,11 @@ fn bfv_benches(c: &mut Criterion) {
         let s = setup(params.ring(), parties);
         keygen_benches(c, "bfv", &s);
         let mut rng = ChaCha20Rng::seed_from_u64(4);
-        let inst = s.crs.instance(ProtocolKind::PublicKey, b"bench/bfv-pk");
+        let inst = Crp::new(
+            &s.params,
+            &s.crs.instance(ProtocolKind::PublicKey, b"bench/bfv-pk"),
+        )
+        .unwrap();
         let shares: Vec<_> = s
             .secrets
             .iter()

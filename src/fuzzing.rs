@@ -2,7 +2,8 @@
 //! replays the seed corpus in the ordinary test run). Not part of the stable API.
 //!
 //! Each function takes arbitrary bytes, must never panic on them except through the `assert!`s
-//! that state the property being fuzzed, and returns nothing.
+//! that state the property being fuzzed, and returns nothing. The wire targets first
+//! [`reseal`] their input (recompute the checksum), so that mutations reach the payload checks.
 
 use crate::math::ntt::{Backend, NttPlan};
 use crate::math::primes::largest_ntt_prime;
@@ -159,8 +160,35 @@ pub const FUZZ_LIMITS: ParameterLimits = ParameterLimits {
     max_primes: 6,
 };
 
+/// Replaces the last 32 bytes of a frame-sized input by the SHA-256 of the rest, so that the
+/// fuzzer's mutations reach the payload decoders instead of stopping at the checksum (which the
+/// tests exercise directly). Inputs shorter than a frame are returned as they are.
+pub fn reseal(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use sha2::Digest;
+    let min = crate::wire::HEADER_LEN + crate::wire::CHECKSUM_LEN;
+    if data.len() < min {
+        return std::borrow::Cow::Borrowed(data);
+    }
+    let body = data.len() - crate::wire::CHECKSUM_LEN;
+    let mut v = data.to_vec();
+    let sum = sha2::Sha256::digest(&v[..body]);
+    v[body..].copy_from_slice(&sum);
+    std::borrow::Cow::Owned(v)
+}
+
+thread_local! {
+    static DECODED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether the last wire target run on this thread decoded its input (both inputs for the
+/// evaluator targets); clears the flag. Lets the replay test check that seeds are valid.
+pub fn last_input_decoded() -> bool {
+    DECODED.with(|d| d.replace(false))
+}
+
 /// Asserts that a decoded object re-encodes to exactly the input (the encoding is canonical).
 fn canonical(data: &[u8], again: &[u8]) {
+    DECODED.with(|d| d.set(true));
     assert!(data == again, "decoded object re-encodes to other bytes");
 }
 
@@ -169,6 +197,7 @@ fn canonical(data: &[u8], again: &[u8]) {
 /// # Panics
 /// If a decoded object does not re-encode to the input (a bug).
 pub fn decode_ring_parameters(data: &[u8]) {
+    let data = &*reseal(data);
     if let Ok(p) = RlweParams::from_bytes(data, &FUZZ_LIMITS) {
         canonical(data, &p.to_bytes());
     }
@@ -179,6 +208,7 @@ pub fn decode_ring_parameters(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_bfv_parameters(data: &[u8]) {
+    let data = &*reseal(data);
     if let Ok(p) = bfv::Parameters::from_bytes(data, &FUZZ_LIMITS) {
         canonical(data, &p.to_bytes());
     }
@@ -189,6 +219,7 @@ pub fn decode_bfv_parameters(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_ckks_parameters(data: &[u8]) {
+    let data = &*reseal(data);
     if let Ok(p) = ckks::Parameters::from_bytes(data, &FUZZ_LIMITS) {
         canonical(data, &p.to_bytes());
     }
@@ -199,6 +230,7 @@ pub fn decode_ckks_parameters(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_bfv_plaintext(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(pt) = bfv::Plaintext::from_bytes(&f.bfv, data) {
         canonical(data, &pt.to_bytes());
@@ -211,6 +243,7 @@ pub fn decode_bfv_plaintext(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_bfv_ciphertext(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(ct) = bfv::Ciphertext::from_bytes(&f.bfv, data) {
         canonical(data, &ct.to_bytes());
@@ -224,6 +257,7 @@ pub fn decode_bfv_ciphertext(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_bfv_galois_keys(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(k) = bfv::GaloisKeys::from_bytes(&f.bfv, data) {
         canonical(data, &k.to_bytes(&f.bfv).unwrap_or_default());
@@ -235,6 +269,7 @@ pub fn decode_bfv_galois_keys(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_ckks_plaintext(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(pt) = ckks::Plaintext::from_bytes(&f.ckks, data) {
         canonical(data, &pt.to_bytes(&f.ckks).unwrap_or_default());
@@ -247,6 +282,7 @@ pub fn decode_ckks_plaintext(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_ckks_ciphertext(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(ct) = ckks::Ciphertext::from_bytes(&f.ckks, data) {
         canonical(data, &ct.to_bytes(&f.ckks).unwrap_or_default());
@@ -261,6 +297,7 @@ pub fn decode_ckks_ciphertext(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_ckks_public_key(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(pk) = ckks::PublicKey::from_bytes(&f.ckks, data) {
         canonical(data, &pk.to_bytes(&f.ckks).unwrap_or_default());
@@ -276,6 +313,7 @@ pub fn decode_ckks_public_key(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_ckks_galois_keys(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(k) = ckks::GaloisKeys::from_bytes(&f.ckks, data) {
         canonical(data, &k.to_bytes(&f.ckks).unwrap_or_default());
@@ -287,6 +325,7 @@ pub fn decode_ckks_galois_keys(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_secret_key(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(sk) = SecretKey::from_bytes(f.bfv.ring(), data) {
         canonical(data, &sk.to_bytes());
@@ -298,6 +337,7 @@ pub fn decode_secret_key(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_public_key(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(pk) = PublicKey::from_bytes(f.bfv.ring(), data) {
         canonical(data, &pk.to_bytes(f.bfv.ring()).unwrap_or_default());
@@ -313,6 +353,7 @@ pub fn decode_public_key(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_relinearization_key(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(k) = RelinearizationKey::from_bytes(f.bfv.ring(), data) {
         canonical(data, &k.to_bytes(f.bfv.ring()).unwrap_or_default());
@@ -324,6 +365,7 @@ pub fn decode_relinearization_key(data: &[u8]) {
 /// # Panics
 /// As [`decode_ring_parameters`].
 pub fn decode_galois_key(data: &[u8]) {
+    let data = &*reseal(data);
     let f = wire_fixture();
     if let Ok(k) = GaloisKey::from_bytes(f.bfv.ring(), data) {
         canonical(data, &k.to_bytes(f.bfv.ring()).unwrap_or_default());
@@ -346,11 +388,12 @@ pub fn bfv_evaluate(data: &[u8]) {
         return;
     };
     let (Ok(a), Ok(b)) = (
-        bfv::Ciphertext::from_bytes(&f.bfv, x),
-        bfv::Ciphertext::from_bytes(&f.bfv, y),
+        bfv::Ciphertext::from_bytes(&f.bfv, &reseal(x)),
+        bfv::Ciphertext::from_bytes(&f.bfv, &reseal(y)),
     ) else {
         return;
     };
+    DECODED.with(|d| d.set(true));
     let ev = bfv::Evaluator::new(&f.bfv);
     let _ = ev.add(&a, &b);
     let _ = ev.sub(&a, &b);
@@ -378,11 +421,12 @@ pub fn ckks_evaluate(data: &[u8]) {
         return;
     };
     let (Ok(a), Ok(b)) = (
-        ckks::Ciphertext::from_bytes(&f.ckks, x),
-        ckks::Ciphertext::from_bytes(&f.ckks, y),
+        ckks::Ciphertext::from_bytes(&f.ckks, &reseal(x)),
+        ckks::Ciphertext::from_bytes(&f.ckks, &reseal(y)),
     ) else {
         return;
     };
+    DECODED.with(|d| d.set(true));
     let ev = ckks::Evaluator::new(&f.ckks);
     let _ = ev.add(&a, &b);
     let _ = ev.sub(&a, &b);
@@ -457,6 +501,26 @@ pub fn wire_corpus() -> crate::Result<Vec<(&'static str, String, Vec<u8>)>> {
         "seeded",
         f.bfv_rlk.to_bytes(f.bfv.ring())?,
     );
+    // Keys whose `a` is not their seed's expansion (as a protocol may build) travel explicitly.
+    let pk_explicit = PublicKey {
+        b: pk.b.clone(),
+        a: pk.a.clone(),
+        seed: [7; 32],
+    };
+    push(
+        "decode_public_key",
+        "explicit",
+        pk_explicit.to_bytes(f.bfv.ring())?,
+    );
+    let rlk_explicit = RelinearizationKey(crate::rlwe::KeySwitchingKey {
+        digits: f.bfv_rlk.0.digits.clone(),
+        seed: [9; 32],
+    });
+    push(
+        "decode_relinearization_key",
+        "explicit",
+        rlk_explicit.to_bytes(f.bfv.ring())?,
+    );
     let gk = GaloisKey::generate(&f.bfv_sk, 3, &mut rng)?;
     push("decode_galois_key", "element3", gk.to_bytes(f.bfv.ring())?);
 
@@ -464,6 +528,14 @@ pub fn wire_corpus() -> crate::Result<Vec<(&'static str, String, Vec<u8>)>> {
     push("decode_ckks_plaintext", "top", x.to_bytes(&f.ckks)?);
     let cpk = ckks::PublicKey::generate(&f.ckks_sk, &mut rng)?;
     push("decode_ckks_public_key", "over_qp", cpk.to_bytes(&f.ckks)?);
+    let (b_q, a_q, p_part) = cpk.wire_parts();
+    let cpk_explicit =
+        ckks::PublicKey::from_wire_parts(b_q.clone(), a_q.clone(), p_part.cloned(), [5; 32]);
+    push(
+        "decode_ckks_public_key",
+        "explicit",
+        cpk_explicit.to_bytes(&f.ckks)?,
+    );
     let rpk = ckks::PublicKey::from_rlwe(&PublicKey::generate(&f.ckks_sk, &mut rng)?);
     push("decode_ckks_public_key", "over_q", rpk.to_bytes(&f.ckks)?);
     let c_sym = ckks::encrypt_symmetric(&f.ckks, &f.ckks_sk, &x, &mut rng)?;

@@ -15,7 +15,7 @@ use migrationfhe::ckks;
 use migrationfhe::error::{Error, ThresholdError};
 use migrationfhe::rlwe::{PublicKey, SecretKey};
 use migrationfhe::threshold::{
-    ideal_secret_key_for_reference_test, BfvDecryption, CkksDecryption, DecryptionPolicy,
+    ideal_secret_key_for_reference_test, BfvDecryption, CkksDecryption, Crp, DecryptionPolicy,
     FileShareLog, ProtocolKind, PublicKeyShare,
 };
 use rand_chacha::ChaCha20Rng;
@@ -122,7 +122,11 @@ fn repeated_shares_are_refused() {
     let set = g.all();
     // Key generation: a second share for the same instance (CRP) is refused, also for a
     // Galois key of another element on the same instance.
-    let inst = g.crs.instance(ProtocolKind::PublicKey, b"rep/pk");
+    let inst = Crp::new(
+        &g.params,
+        &g.crs.instance(ProtocolKind::PublicKey, b"rep/pk"),
+    )
+    .unwrap();
     let a = g.secrets[0].active(&set).unwrap();
     a.public_key_share(&inst, &mut g.logs[0], &mut g.rng)
         .unwrap();
@@ -131,7 +135,7 @@ fn repeated_shares_are_refused() {
         &mut g.logs[0],
         &mut g.rng
     )));
-    let ginst = g.crs.instance(ProtocolKind::Galois, b"rep/gal");
+    let ginst = Crp::new(&g.params, &g.crs.instance(ProtocolKind::Galois, b"rep/gal")).unwrap();
     a.galois_key_share(&ginst, 3, &mut g.logs[0], &mut g.rng)
         .unwrap();
     assert!(is_repeat(&a.galois_key_share(
@@ -140,7 +144,11 @@ fn repeated_shares_are_refused() {
         &mut g.logs[0],
         &mut g.rng
     )));
-    let rinst = g.crs.instance(ProtocolKind::RelinRound1, b"rep/rlk");
+    let rinst = Crp::new(
+        &g.params,
+        &g.crs.instance(ProtocolKind::RelinRound1, b"rep/rlk"),
+    )
+    .unwrap();
     a.relin_round1(&rinst, &mut g.logs[0], &mut g.rng).unwrap();
     assert!(is_repeat(&a.relin_round1(
         &rinst,
@@ -205,7 +213,11 @@ fn aggregation_checks() {
     let params = bfv_params();
     let mut g = Group::new(params.ring(), 4, 41);
     let set = g.all();
-    let inst = g.crs.instance(ProtocolKind::PublicKey, b"agg/pk");
+    let inst = Crp::new(
+        &g.params,
+        &g.crs.instance(ProtocolKind::PublicKey, b"agg/pk"),
+    )
+    .unwrap();
     let shares: Vec<_> = (0..4)
         .map(|i| {
             g.secrets[i]
@@ -237,7 +249,11 @@ fn aggregation_checks() {
         ThresholdError::DuplicateParty { .. }
     ));
     // Another instance.
-    let other = g.crs.instance(ProtocolKind::PublicKey, b"agg/other");
+    let other = Crp::new(
+        &g.params,
+        &g.crs.instance(ProtocolKind::PublicKey, b"agg/other"),
+    )
+    .unwrap();
     assert!(matches!(
         err(PublicKeyShare::aggregate(p, &other, &set, &shares)),
         ThresholdError::WrongInstance

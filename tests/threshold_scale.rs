@@ -44,8 +44,11 @@ fn bfv_196_parties_n16384() {
     let t = params.plaintext_modulus();
     let mut g = Group::new(params.ring(), PARTIES, 196);
     let set = g.all();
+    let t0 = std::time::Instant::now();
     let pk = g.public_key(&set, b"scale/pk");
+    let t1 = std::time::Instant::now();
     let rlk = g.relin_key(&set, b"scale/rlk");
+    eprintln!("bfv 196: pk {:?} rlk {:?}", t1 - t0, t1.elapsed());
     let n = params.degree();
     let x: Vec<u64> = (0..n as u64).map(|j| (j * 7919) % 40_000).collect();
     let y: Vec<u64> = (0..n as u64).map(|j| (j * 104_729 + 5) % 40_000).collect();
@@ -67,12 +70,10 @@ fn bfv_196_parties_n16384() {
         (&cx, bfv::Plaintext::encode(&params, &x).unwrap()),
         (&prod, want_pt.clone()),
     ] {
-        let dec = BfvDecryption::new(
-            ct,
-            &set,
-            &DecryptionPolicy::insecure_no_smudging_for_testing(),
-        )
-        .unwrap();
+        // Measured at the ciphertext's own level (below it the switch's rounding dominates).
+        let policy =
+            DecryptionPolicy::insecure_no_smudging_for_testing().with_min_level(ct.level());
+        let dec = BfvDecryption::new(ct, &set, &policy).unwrap();
         let shares = shares_of(&mut g, &set, dec.input());
         let measured = dec.combined_noise_log2_vartime(&set, &shares, &m).unwrap();
         let bound = dec.noise_bound_log2();
@@ -103,8 +104,11 @@ fn ckks_196_parties_n16384() {
     let params = ckks::Parameters::preset(ckks::Preset::N16384Depth5Scale40).unwrap();
     let mut g = Group::new(params.rlwe(), PARTIES, 1960);
     let set = g.all();
+    let t0 = std::time::Instant::now();
     let pk = ckks::PublicKey::from_rlwe(&g.public_key(&set, b"scale/pk"));
+    let t1 = std::time::Instant::now();
     let rlk = g.relin_key(&set, b"scale/rlk");
+    eprintln!("ckks 196: pk {:?} rlk {:?}", t1 - t0, t1.elapsed());
     let slots = params.slots();
     let x: Vec<f64> = (0..slots)
         .map(|j| ((j * 37) % 101) as f64 / 101.0 - 0.5)

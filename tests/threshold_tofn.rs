@@ -14,7 +14,7 @@ mod threshold_support;
 use migrationfhe::bfv;
 use migrationfhe::error::{Error, ThresholdError};
 use migrationfhe::threshold::{
-    deal, ActiveSet, BfvDecryption, Committee, DecryptionPolicy, PartyId, PartySecret,
+    deal, ActiveSet, BfvDecryption, Committee, Crp, DecryptionPolicy, PartyId, PartySecret,
     ProtocolKind, SealedShare, TransportKey,
 };
 use threshold_support::Group;
@@ -206,7 +206,11 @@ fn seven_parties_threshold_four() {
     // four: key generation works with t parties too.
     let set_a = ActiveSet::new(&committee, &ids[..4]).unwrap();
     let set_b = ActiveSet::new(&committee, &ids[3..]).unwrap();
-    let inst = g.crs.instance(ProtocolKind::RelinRound1, b"tofn/rlk");
+    let inst = Crp::new(
+        &g.params,
+        &g.crs.instance(ProtocolKind::RelinRound1, b"tofn/rlk"),
+    )
+    .unwrap();
     let mut eph = Vec::new();
     let mut r1 = Vec::new();
     for i in 0..4 {
@@ -226,7 +230,7 @@ fn seven_parties_threshold_four() {
             shamir[i]
                 .active(&set_a)
                 .unwrap()
-                .relin_round2(e, &agg, &mut g.logs[i], &mut g.rng)
+                .relin_round2(&inst, e, &agg, &mut g.logs[i], &mut g.rng)
                 .unwrap(),
         );
     }

@@ -411,6 +411,68 @@ impl Instance {
     }
 }
 
+/// The common reference polynomials of one key-generation [`Instance`], expanded once (every
+/// party and the aggregator need them; expanding them costs about as much as a share, so they
+/// are expanded once per instance and reused, as Lattigo's `SampleCRP`): `a` over `Q` for a
+/// public key, `a_j` over `QP` per digit for a relinearisation or Galois key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crp {
+    params: Arc<RlweParams>,
+    instance: Instance,
+    pk: Option<Poly<Ntt>>,
+    ksk: Option<Vec<PolyQP>>,
+}
+
+impl Crp {
+    /// Expands the polynomials of `instance` (by its kind) over `params`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOperation`] for a kind without common reference polynomials (decryption,
+    /// public-key switch, re-sharing).
+    pub fn new(params: &Arc<RlweParams>, instance: &Instance) -> Result<Self> {
+        let (pk, ksk) = match instance.kind() {
+            ProtocolKind::PublicKey => (Some(crp_public_key(params, instance.id())?), None),
+            ProtocolKind::RelinRound1 | ProtocolKind::RelinRound2 | ProtocolKind::Galois => {
+                (None, Some(crp_key_switch(params, instance.id())?))
+            }
+            _ => {
+                return Err(Error::InvalidOperation {
+                    reason: "this protocol has no common reference polynomial",
+                })
+            }
+        };
+        Ok(Self {
+            params: Arc::clone(params),
+            instance: *instance,
+            pk,
+            ksk,
+        })
+    }
+
+    /// The instance.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    pub(crate) fn check(&self, params: &Arc<RlweParams>) -> Result<()> {
+        if Arc::ptr_eq(params, &self.params) || **params == *self.params {
+            Ok(())
+        } else {
+            Err(Error::ContextMismatch)
+        }
+    }
+
+    pub(crate) fn pk(&self) -> Result<&Poly<Ntt>> {
+        self.pk.as_ref().ok_or(ThresholdError::WrongInstance.into())
+    }
+
+    pub(crate) fn ksk(&self) -> Result<&Vec<PolyQP>> {
+        self.ksk
+            .as_ref()
+            .ok_or(ThresholdError::WrongInstance.into())
+    }
+}
+
 /// What every share message carries: the protocol kind, the instance (for decryption: the
 /// digest of the ciphertext's `c_1`), the digest of the active set, and the sender.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -583,26 +645,67 @@ pub(crate) fn cbd(rng: &mut Stream, n: usize) -> zeroize::Zeroizing<Vec<i64>> {
     out
 }
 
+/// Appends the residues of small signed values (`|x| < q` for every prime) modulo each of
+/// `moduli`, limb-major. Branch-free: `x + (q & sign_mask(x))`.
+fn lift_small_into(c: &[i64], moduli: &[Modulus], out: &mut Vec<u64>) {
+    for q in moduli {
+        let qv = q.value();
+        out.extend(c.iter().map(|&x| {
+            #[allow(clippy::cast_sign_loss)]
+            let (v, m) = (x as u64, (x >> 63) as u64);
+            v.wrapping_add(qv & m)
+        }));
+    }
+}
+
+/// Small signed coefficients (`|x| <= 64`) over the first `level` primes of `ctx`, NTT form.
+pub(crate) fn small_q(ctx: &Arc<Context>, level: usize, c: &[i64]) -> Poly<Ntt> {
+    let mut q = Vec::with_capacity(level * ctx.degree());
+    lift_small_into(c, &ctx.moduli()[..level], &mut q);
+    Poly::<Coeff>::from_raw(ctx, level, q).into_ntt()
+}
+
+/// Small signed coefficients (`|x| <= 64`) over `Q ∪ P`, NTT form.
+pub(crate) fn small_qp(params: &RlweParams, c: &[i64]) -> Result<PolyQP> {
+    if c.len() != params.degree() {
+        return Err(Error::LengthMismatch {
+            expected: params.degree(),
+            found: c.len(),
+        });
+    }
+    Ok(PolyQP {
+        q: small_q(params.ctx_q(), params.max_level(), c),
+        p: small_q(params.ctx_p(), params.ctx_p().len(), c),
+    })
+}
+
 /// An error polynomial (centered binomial, see [`cbd`]) over `Q ∪ P` (one integer polynomial),
 /// NTT form.
 pub(crate) fn gaussian_qp(params: &RlweParams, rng: &mut Stream) -> Result<PolyQP> {
-    let e = cbd(rng, params.degree());
-    let r = crate::math::sampling::lift_signed(&e, &qp_moduli(params))?;
-    Ok(split_qp(params, r.to_vec()))
+    small_qp(params, &cbd(rng, params.degree()))
 }
 
 /// An error polynomial (centered binomial) over the first `level` primes of `ctx`, NTT form.
 pub(crate) fn gaussian_q(ctx: &Arc<Context>, level: usize, rng: &mut Stream) -> Result<Poly<Ntt>> {
-    let e = cbd(rng, ctx.degree());
-    let r = crate::math::sampling::lift_signed(&e, &ctx.moduli()[..level])?;
-    Ok(Poly::<Coeff>::from_raw(ctx, level, r.to_vec()).into_ntt())
+    Ok(small_q(ctx, level, &cbd(rng, ctx.degree())))
 }
 
-/// A ternary polynomial over `Q ∪ P`, NTT form (secret: zeroize after use).
-pub(crate) fn ternary_qp(params: &RlweParams, rng: &mut Stream) -> Result<PolyQP> {
+/// A ternary polynomial over `Q ∪ P`, NTT form, and its coefficients (secret: zeroize after
+/// use).
+pub(crate) fn ternary_qp(
+    params: &RlweParams,
+    rng: &mut Stream,
+) -> Result<(PolyQP, zeroize::Zeroizing<Vec<i64>>)> {
     let c = ternary(rng, params.degree())?;
-    let r = crate::math::sampling::lift_signed(&c, &qp_moduli(params))?;
-    Ok(split_qp(params, r.to_vec()))
+    Ok((small_qp(params, &c)?, c))
+}
+
+/// `-x` (a copy; secret: wipe it after use).
+pub(crate) fn neg_qp(x: &PolyQP) -> PolyQP {
+    PolyQP {
+        q: x.q.neg(),
+        p: x.p.neg(),
+    }
 }
 
 /// `math::sampling::expand_seed` through a [`Stream`] (the same output).

@@ -8,9 +8,8 @@
 //! encodings use them unchanged.
 
 use super::common::{
-    add_gadget, add_qp, check_headers, check_q, check_qp, crp_key_switch, crp_public_key,
-    gaussian_q, gaussian_qp, ternary_qp, zeroize_qp, ActiveSet, Instance, ProtocolKind,
-    ShareHeader, Stream,
+    add_gadget, add_qp, check_headers, check_q, check_qp, gaussian_q, gaussian_qp, neg_qp,
+    ternary_qp, zeroize_qp, ActiveSet, Crp, Instance, ProtocolKind, ShareHeader, Stream,
 };
 use super::log::{LogClass, ShareLog};
 use super::secret::{ActiveShare, SecretQp};
@@ -46,19 +45,21 @@ impl ActiveShare {
     /// [`ThresholdError::RepeatedShare`] if `log` already holds this instance.
     pub fn public_key_share(
         &self,
-        inst: &Instance,
+        crp: &Crp,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<PublicKeyShare> {
+        let inst = crp.instance();
+        crp.check(&self.params)?;
         check_kind(inst, ProtocolKind::PublicKey)?;
         log.record(LogClass::KeyGen, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
-        let a = crp_public_key(params, inst.id())?;
+        let a = crp.pk()?;
         let mut b = gaussian_q(params.ctx_q(), params.max_level(), rng)?;
-        let mut as_ = a.mul(&self.s.0.q)?;
-        b.sub_assign(&as_)?;
-        as_.zeroize();
+        let mut neg_s = self.s.0.q.neg();
+        b.mul_add_assign(a, &neg_s)?;
+        neg_s.zeroize();
         Ok(PublicKeyShare {
             header: self.header(ProtocolKind::PublicKey, *inst.id()),
             b,
@@ -75,10 +76,12 @@ impl PublicKeyShare {
     /// duplicated, or missing; [`Error::ContextMismatch`] for shares of other parameters.
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[PublicKeyShare],
     ) -> Result<PublicKey> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::PublicKey)?;
         check_headers(
             ProtocolKind::PublicKey,
@@ -96,7 +99,7 @@ impl PublicKeyShare {
         }
         Ok(PublicKey {
             b,
-            a: crp_public_key(params, inst.id())?,
+            a: crp.pk()?.clone(),
             seed: *inst.id(),
         })
     }
@@ -127,19 +130,19 @@ fn ksk_share(
 ) -> Result<Vec<PolyQP>> {
     let digits = params.digits_at(params.max_level());
     let mut out = Vec::with_capacity(crp.len());
-    for (a, &range) in crp.iter().zip(&digits) {
-        let mut b = gaussian_qp(params, rng)?;
-        let mut t = PolyQP {
-            q: a.q.mul(&s.q)?,
-            p: a.p.mul(&s.p)?,
-        };
-        b.q.sub_assign(&t.q)?;
-        b.p.sub_assign(&t.p)?;
-        zeroize_qp(&mut t);
-        add_gadget(params, &mut b.q, range, s_prime);
-        out.push(b);
-    }
-    Ok(out)
+    let mut neg_s = neg_qp(s);
+    let r = (|| {
+        for (a, &range) in crp.iter().zip(&digits) {
+            let mut b = gaussian_qp(params, rng)?;
+            b.q.mul_add_assign(&a.q, &neg_s.q)?;
+            b.p.mul_add_assign(&a.p, &neg_s.p)?;
+            add_gadget(params, &mut b.q, range, s_prime);
+            out.push(b);
+        }
+        Ok(())
+    })();
+    zeroize_qp(&mut neg_s);
+    r.map(|()| out)
 }
 
 fn odd_element(params: &RlweParams, k: u64) -> Result<u64> {
@@ -163,19 +166,21 @@ impl ActiveShare {
     /// element); [`Error::InvalidOperation`] for an even `k`.
     pub fn galois_key_share(
         &self,
-        inst: &Instance,
+        crp: &Crp,
         k: u64,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<GaloisKeyShare> {
+        let inst = crp.instance();
+        crp.check(&self.params)?;
         check_kind(inst, ProtocolKind::Galois)?;
         let params = &self.params;
         let g = odd_element(params, k)?;
         log.record(LogClass::KeyGen, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
-        let crp = crp_key_switch(params, inst.id())?;
+        let crp = crp.ksk()?;
         let mut sk = self.s.0.q.automorphism(g)?;
-        let digits = ksk_share(params, &crp, &self.s.0, &sk, rng);
+        let digits = ksk_share(params, crp, &self.s.0, &sk, rng);
         sk.zeroize();
         Ok(GaloisKeyShare {
             header: self.header(ProtocolKind::Galois, *inst.id()),
@@ -226,10 +231,12 @@ impl GaloisKeyShare {
     /// different Galois elements.
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[GaloisKeyShare],
     ) -> Result<GaloisKey> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::Galois)?;
         check_headers(
             ProtocolKind::Galois,
@@ -245,7 +252,7 @@ impl GaloisKeyShare {
         let b = sum_digits(params, shares.iter().map(|s| &s.digits))?;
         Ok(GaloisKey {
             element,
-            key: to_ksk(b, crp_key_switch(params, inst.id())?, *inst.id()),
+            key: to_ksk(b, crp.ksk()?.clone(), *inst.id()),
         })
     }
 
@@ -273,6 +280,8 @@ pub struct RelinEphemeral {
     pub(crate) set: [u8; 32],
     pub(crate) party: super::PartyId,
     pub(crate) u: SecretQp,
+    /// The ternary coefficients of `u` (compact serialisation).
+    pub(crate) coeffs: zeroize::Zeroizing<Vec<i64>>,
 }
 
 impl fmt::Debug for RelinEphemeral {
@@ -313,31 +322,29 @@ impl ActiveShare {
     /// [`ThresholdError::RepeatedShare`] if `log` already holds round 1 of this instance.
     pub fn relin_round1(
         &self,
-        inst: &Instance,
+        crp: &Crp,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<(RelinEphemeral, RelinRound1Share)> {
+        let inst = crp.instance();
+        crp.check(&self.params)?;
         check_kind(inst, ProtocolKind::RelinRound1)?;
         log.record(LogClass::RelinRound1, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
-        let crp = crp_key_switch(params, inst.id())?;
-        let u = ternary_qp(params, rng)?;
+        let crp = crp.ksk()?;
+        let (u, coeffs) = ternary_qp(params, rng)?;
         let u = SecretQp(u);
         let s = &self.s.0;
         let digits = params.digits_at(params.max_level());
         let mut h0 = Vec::with_capacity(crp.len());
         let mut h1 = Vec::with_capacity(crp.len());
+        let neg_u = SecretQp(neg_qp(&u.0));
         for (a, &range) in crp.iter().zip(&digits) {
             // h0 = e0 - u a + P T_j s
             let mut x = gaussian_qp(params, rng)?;
-            let mut au = PolyQP {
-                q: a.q.mul(&u.0.q)?,
-                p: a.p.mul(&u.0.p)?,
-            };
-            x.q.sub_assign(&au.q)?;
-            x.p.sub_assign(&au.p)?;
-            zeroize_qp(&mut au);
+            x.q.mul_add_assign(&a.q, &neg_u.0.q)?;
+            x.p.mul_add_assign(&a.p, &neg_u.0.p)?;
             add_gadget(params, &mut x.q, range, &s.q);
             h0.push(x);
             // h1 = e1 + s a
@@ -352,6 +359,7 @@ impl ActiveShare {
                 set: *self.set.digest(),
                 party: self.id,
                 u,
+                coeffs,
             },
             RelinRound1Share {
                 header: self.header(ProtocolKind::RelinRound1, *inst.id()),
@@ -370,12 +378,17 @@ impl ActiveShare {
     /// of this instance.
     pub fn relin_round2(
         &self,
+        crp: &Crp,
         eph: RelinEphemeral,
         agg: &RelinRound1Aggregate,
         log: &mut dyn ShareLog,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<RelinRound2Share> {
-        if eph.instance != agg.instance || eph.party != self.id {
+        crp.check(&self.params)?;
+        if eph.instance != agg.instance
+            || eph.party != self.id
+            || agg.instance != *crp.instance().id()
+        {
             return Err(ThresholdError::WrongInstance.into());
         }
         if eph.set != *self.set.digest() || agg.set != *self.set.digest() {
@@ -386,16 +399,18 @@ impl ActiveShare {
         check_digits(params, &agg.h1)?;
         log.record(LogClass::RelinRound2, &agg.instance)?;
         let rng = &mut Stream::from_rng(rng);
-        let crp = crp_key_switch(params, &agg.instance)?;
+        let crp = crp.ksk()?;
         let s = &self.s.0;
         let u = &eph.u.0;
         let mut b = Vec::with_capacity(crp.len());
+        let neg_s = SecretQp(neg_qp(s));
         for ((a, h0), h1) in crp.iter().zip(&agg.h0).zip(&agg.h1) {
+            // e2 + s (h0 - a) + u h1
             let mut x = gaussian_qp(params, rng)?;
-            let d_q = h0.q.sub(&a.q)?;
-            let d_p = h0.p.sub(&a.p)?;
-            x.q.mul_add_assign(&d_q, &s.q)?;
-            x.p.mul_add_assign(&d_p, &s.p)?;
+            x.q.mul_add_assign(&h0.q, &s.q)?;
+            x.p.mul_add_assign(&h0.p, &s.p)?;
+            x.q.mul_add_assign(&a.q, &neg_s.0.q)?;
+            x.p.mul_add_assign(&a.p, &neg_s.0.p)?;
             x.q.mul_add_assign(&h1.q, &u.q)?;
             x.p.mul_add_assign(&h1.p, &u.p)?;
             b.push(x);
@@ -414,10 +429,12 @@ impl RelinRound1Share {
     /// As [`PublicKeyShare::aggregate`].
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[RelinRound1Share],
     ) -> Result<RelinRound1Aggregate> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::RelinRound1)?;
         check_headers(
             ProtocolKind::RelinRound1,
@@ -454,10 +471,12 @@ impl RelinRound2Share {
     /// As [`PublicKeyShare::aggregate`].
     pub fn aggregate(
         params: &Arc<RlweParams>,
-        inst: &Instance,
+        crp: &Crp,
         set: &ActiveSet,
         shares: &[RelinRound2Share],
     ) -> Result<RelinearizationKey> {
+        let inst = crp.instance();
+        crp.check(params)?;
         check_kind(inst, ProtocolKind::RelinRound1)?;
         check_headers(
             ProtocolKind::RelinRound2,
@@ -468,7 +487,7 @@ impl RelinRound2Share {
         let b = sum_digits(params, shares.iter().map(|s| &s.b))?;
         Ok(RelinearizationKey(to_ksk(
             b,
-            crp_key_switch(params, inst.id())?,
+            crp.ksk()?.clone(),
             *inst.id(),
         )))
     }

@@ -83,12 +83,13 @@
 
 mod common;
 pub mod decrypt;
+pub mod encoding;
 pub mod keygen;
 mod log;
 mod secret;
 pub mod shamir;
 
-pub use common::{ActiveSet, Committee, Crs, Instance, PartyId, ProtocolKind, ShareHeader};
+pub use common::{ActiveSet, Committee, Crp, Crs, Instance, PartyId, ProtocolKind, ShareHeader};
 pub use decrypt::{
     BfvDecryption, CkksDecryption, DecryptionInput, DecryptionPolicy, DecryptionShare,
     PkSwitchShare,

@@ -64,7 +64,7 @@ impl Plaintext {
     /// Decodes a plaintext for `params`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError).
+    /// Any [`WireError`].
     pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self> {
         super::decode(params, bytes)
     }
@@ -104,13 +104,13 @@ impl Encode for Ciphertext {
         Ok(ParamDigest::of_bfv(&self.params))
     }
     fn payload_len_hint(&self, _: &()) -> usize {
-        3 + 8 + 32 + self.polys.len() * level_len(&self.params, self.level())
+        6 + 8 + 32 + self.polys.len() * level_len(&self.params, self.level())
     }
     #[allow(clippy::cast_possible_truncation)]
     fn encode_payload(&self, _: &(), w: &mut Writer) {
         let seed = sends_seed(self);
         w.u8(self.level() as u8); // <= 128 primes
-        w.u8(self.polys.len() as u8); // evaluator degrees stay far below 255
+        w.count(self.polys.len());
         w.u8(if seed.is_some() { FLAG_SEEDED } else { 0 });
         w.f64(self.noise.log2_std());
         if let Some(s) = seed {
@@ -135,10 +135,7 @@ impl Decode for Ciphertext {
         if level == 0 || level > ctx.max_level() {
             return Err(invalid("ciphertext level outside 1..=L"));
         }
-        let count = usize::from(r.u8("number of ciphertext polynomials")?);
-        if count < 2 {
-            return Err(invalid("a ciphertext has at least two polynomials"));
-        }
+        let count = r.count(2, usize::MAX, 0, "number of ciphertext polynomials")?;
         let seeded = r.flags(FLAG_SEEDED, "ciphertext flags")? != 0;
         let log2_std = r.f64_finite("ciphertext noise estimate")?;
         let seed = if seeded {
@@ -152,7 +149,10 @@ impl Decode for Ciphertext {
             None
         };
         let sent = if seeded { 1 } else { count };
-        r.need(sent * level_len(ctx, level), "ciphertext polynomials")?;
+        r.need(
+            sent.saturating_mul(level_len(ctx, level)),
+            "ciphertext polynomials",
+        )?;
         let cq = ctx.ring().ctx_q();
         let mut polys = Vec::with_capacity(count);
         for _ in 0..sent {
@@ -183,7 +183,7 @@ impl Ciphertext {
     /// Decodes a ciphertext for `params`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError).
+    /// Any [`WireError`].
     pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self> {
         super::decode(params, bytes)
     }
@@ -201,7 +201,7 @@ impl Encode for GaloisKeys {
     fn payload_len_hint(&self, ctx: &Parameters) -> usize {
         let ring = ctx.ring();
         let d = ring.digits_at(ring.max_level()).len();
-        2 + self.elements().count() * (8 + ksk_len(ring, d, false))
+        4 + self.elements().count() * (8 + ksk_len(ring, d, false))
     }
     fn encode_payload(&self, ctx: &Parameters, w: &mut Writer) {
         let keys: Vec<_> = self.elements().filter_map(|g| self.get(g)).collect();
@@ -236,7 +236,7 @@ impl GaloisKeys {
     /// Decodes a key set for `params`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError).
+    /// Any [`WireError`].
     pub fn from_bytes(params: &Parameters, bytes: &[u8]) -> Result<Self> {
         super::decode(params, bytes)
     }

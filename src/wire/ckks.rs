@@ -137,13 +137,13 @@ impl Encode for Ciphertext {
         Ok(ParamDigest::of_ckks(ctx))
     }
     fn payload_len_hint(&self, ctx: &Parameters) -> usize {
-        3 + 24 + 32 + self.parts.len() * level_len(ctx, self.level())
+        6 + 24 + 32 + self.parts.len() * level_len(ctx, self.level())
     }
     #[allow(clippy::cast_possible_truncation)]
     fn encode_payload(&self, ctx: &Parameters, w: &mut Writer) {
         let seed = sends_seed(ctx, self);
         w.u8(self.level() as u8); // <= 128 primes
-        w.u8(self.parts.len() as u8); // evaluator degrees stay far below 255
+        w.count(self.parts.len());
         w.u8(if seed.is_some() { FLAG_SEEDED } else { 0 });
         w.f64(self.scale);
         w.f64(self.estimate.variance);
@@ -167,10 +167,7 @@ impl Decode for Ciphertext {
     }
     fn decode_payload(ctx: &Parameters, _: &ParamDigest, r: &mut Reader<'_>) -> Result<Self> {
         let level = read_level(ctx, r, "ciphertext level")?;
-        let count = usize::from(r.u8("number of ciphertext polynomials")?);
-        if count < 2 {
-            return Err(invalid("a ciphertext has at least two polynomials"));
-        }
+        let count = r.count(2, usize::MAX, 0, "number of ciphertext polynomials")?;
         let seeded = r.flags(FLAG_SEEDED, "ciphertext flags")? != 0;
         let scale = read_scale(r)?;
         let variance = read_nonneg(r, "noise variance must be finite and non-negative")?;
@@ -184,7 +181,10 @@ impl Decode for Ciphertext {
             None
         };
         let sent = if seeded { 1 } else { count };
-        r.need(sent * level_len(ctx, level), "ciphertext polynomials")?;
+        r.need(
+            sent.saturating_mul(level_len(ctx, level)),
+            "ciphertext polynomials",
+        )?;
         let cq = ctx.rlwe().ctx_q();
         let mut parts = Vec::with_capacity(count);
         for _ in 0..sent {
@@ -365,7 +365,7 @@ impl Encode for GaloisKeys {
     fn payload_len_hint(&self, ctx: &Parameters) -> usize {
         let ring = ctx.rlwe();
         let d = ring.digits_at(ring.max_level()).len();
-        2 + self.elements().len() * (8 + ksk_len(ring, d, false))
+        4 + self.elements().len() * (8 + ksk_len(ring, d, false))
     }
     fn encode_payload(&self, ctx: &Parameters, w: &mut Writer) {
         let elements = self.elements();

@@ -42,6 +42,16 @@ impl Writer {
         }
     }
 
+    /// A count, as a `u32` (what [`Reader::count`] reads).
+    ///
+    /// # Panics
+    /// In debug builds, above `u32::MAX` (no encodable collection is that long: every element
+    /// takes at least a byte).
+    pub fn count(&mut self, c: usize) {
+        debug_assert!(u32::try_from(c).is_ok());
+        self.u32(u32::try_from(c).unwrap_or(u32::MAX));
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> usize {
         self.buf.len()
@@ -247,7 +257,7 @@ impl<'a> Reader<'a> {
         Ok(f)
     }
 
-    /// A count (`u16`) in `min..=max`, of elements taking at least `min_bytes_each` bytes each:
+    /// A count (`u32`) in `min..=max`, of elements taking at least `min_bytes_each` bytes each:
     /// refused before any allocation if the remaining input cannot hold that many.
     ///
     /// # Errors
@@ -260,7 +270,8 @@ impl<'a> Reader<'a> {
         min_bytes_each: usize,
         what: &'static str,
     ) -> Result<usize> {
-        let c = usize::from(self.u16(what)?);
+        let c = self.u32(what)?;
+        let c = usize::try_from(c).unwrap_or(usize::MAX);
         if c > max {
             return Err(WireError::TooLarge {
                 what,
@@ -436,7 +447,7 @@ mod tests {
             }))
         );
         // A count of 65535 elements of 1000 bytes each in 2 remaining bytes.
-        let mut r = Reader::new(&[0xff, 0xff, 0, 0]);
+        let mut r = Reader::new(&[0xff, 0xff, 0, 0, 0, 0]);
         assert!(matches!(
             r.count(0, usize::MAX, 1000, "keys"),
             Err(Error::Wire(WireError::Truncated { .. }))

@@ -412,8 +412,7 @@ pub(crate) fn write_galois_set<'a>(
     keys: impl ExactSizeIterator<Item = &'a GaloisKey>,
     w: &mut Writer,
 ) {
-    #[allow(clippy::cast_possible_truncation)]
-    w.u16(keys.len() as u16); // at most N/2 + 1 distinct elements with keys, N <= 2^17
+    w.count(keys.len());
     for k in keys {
         write_galois(params, k, w);
     }
@@ -424,6 +423,7 @@ pub(crate) fn write_galois_set<'a>(
 pub(crate) fn read_galois_set(params: &RlweParams, r: &mut Reader<'_>) -> Result<Vec<GaloisKey>> {
     let digits = params.digits_at(params.max_level()).len();
     let min_each = 8 + ksk_len(params, digits, false);
+    // At most N distinct odd elements below 2N.
     let count = r.count(0, params.degree(), min_each, "number of Galois keys")?;
     let mut out: Vec<GaloisKey> = Vec::with_capacity(count);
     for _ in 0..count {

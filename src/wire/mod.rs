@@ -34,7 +34,7 @@
 //! before that), the checksum, the kind, the parameter digest; then every payload field:
 //! levels, degrees, counts (each checked against the remaining input before allocating), flags,
 //! Galois elements, scales, and every residue `< q_i`. A violation is an
-//! [`Error::Wire`](crate::Error::Wire) naming what was wrong ([`WireError`]); decoders never
+//! [`Error::Wire`] naming what was wrong ([`WireError`]); decoders never
 //! panic (fuzzed: `fuzz/`).
 //!
 //! # Adding an object kind
@@ -169,7 +169,7 @@ pub trait Decode: Sized {
     /// Reads and validates the payload; `digest` is the header's.
     ///
     /// # Errors
-    /// An [`Error::Wire`](crate::Error::Wire) naming the invalid field, or the error of the
+    /// An [`Error::Wire`] naming the invalid field, or the error of the
     /// constructor the payload is given to.
     fn decode_payload(
         ctx: &Self::Context,

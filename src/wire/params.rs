@@ -315,7 +315,7 @@ impl RlweParams {
     /// [`RlweParams::new`] does; sizes are bounded by `limits`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError), or an error of [`RlweParams::new`].
+    /// Any [`WireError`], or an error of [`RlweParams::new`].
     pub fn from_bytes(bytes: &[u8], limits: &ParameterLimits) -> Result<Arc<Self>> {
         super::decode(limits, bytes)
     }
@@ -332,7 +332,7 @@ impl bfv::Parameters {
     /// every supported size).
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError), or an error of the builder (an insecure or
+    /// Any [`WireError`], or an error of the builder (an insecure or
     /// malformed parameter set).
     pub fn from_bytes(bytes: &[u8], limits: &ParameterLimits) -> Result<Arc<Self>> {
         super::decode(limits, bytes)
@@ -349,7 +349,7 @@ impl ckks::Parameters {
     /// [`ckks::Parameters::from_rlwe`] do); sizes are bounded by `limits`.
     ///
     /// # Errors
-    /// Any [`WireError`](crate::error::WireError), or an error of those constructors.
+    /// Any [`WireError`], or an error of those constructors.
     pub fn from_bytes(bytes: &[u8], limits: &ParameterLimits) -> Result<Arc<Self>> {
         super::decode(limits, bytes)
     }

@@ -4,8 +4,8 @@
 
 use migrationfhe::rlwe::{GaloisKey, PublicKey, RelinearizationKey, RlweParams};
 use migrationfhe::threshold::{
-    ActiveSet, Committee, Crs, GaloisKeyShare, InMemoryShareLogForTesting, PartyId, PartySecret,
-    ProtocolKind, PublicKeyShare, RelinRound1Share, RelinRound2Share,
+    ActiveSet, Committee, Crp, Crs, GaloisKeyShare, InMemoryShareLogForTesting, PartyId,
+    PartySecret, ProtocolKind, PublicKeyShare, RelinRound1Share, RelinRound2Share,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -52,7 +52,11 @@ impl Group {
 
     /// Collective public key among `set`.
     pub fn public_key(&mut self, set: &ActiveSet, label: &[u8]) -> PublicKey {
-        let inst = self.crs.instance(ProtocolKind::PublicKey, label);
+        let inst = Crp::new(
+            &self.params,
+            &self.crs.instance(ProtocolKind::PublicKey, label),
+        )
+        .unwrap();
         let mut shares = Vec::new();
         for &id in set.ids() {
             let i = self.index(id);
@@ -67,7 +71,11 @@ impl Group {
 
     /// Collective relinearisation key among `set` (two rounds).
     pub fn relin_key(&mut self, set: &ActiveSet, label: &[u8]) -> RelinearizationKey {
-        let inst = self.crs.instance(ProtocolKind::RelinRound1, label);
+        let inst = Crp::new(
+            &self.params,
+            &self.crs.instance(ProtocolKind::RelinRound1, label),
+        )
+        .unwrap();
         let mut eph = Vec::new();
         let mut r1 = Vec::new();
         for &id in set.ids() {
@@ -85,7 +93,7 @@ impl Group {
             let i = self.index(id);
             let a = self.secrets[i].active(set).unwrap();
             r2.push(
-                a.relin_round2(e, &agg, &mut self.logs[i], &mut self.rng)
+                a.relin_round2(&inst, e, &agg, &mut self.logs[i], &mut self.rng)
                     .unwrap(),
             );
         }
@@ -96,7 +104,7 @@ impl Group {
     pub fn galois_key(&mut self, set: &ActiveSet, g: u64, label: &[u8]) -> GaloisKey {
         let mut l = label.to_vec();
         l.extend_from_slice(&g.to_le_bytes());
-        let inst = self.crs.instance(ProtocolKind::Galois, &l);
+        let inst = Crp::new(&self.params, &self.crs.instance(ProtocolKind::Galois, &l)).unwrap();
         let mut shares = Vec::new();
         for &id in set.ids() {
             let i = self.index(id);
