@@ -109,7 +109,11 @@ pub fn write_agency_csv(
     fsio::write_atomic_with(path, |w| {
         let mut out = csv::Writer::from_writer(w);
         out.write_record(HEADER)?;
-        for (p, period) in periods.iter().enumerate() {
+        for period in periods {
+            let p = crate::data::PERIODS
+                .iter()
+                .position(|x| x == period)
+                .with_context(|| format!("unknown period {period}"))?;
             for &d in &dests {
                 for &o in &origins {
                     let count = data.flows[p][o * n + d].to_string();

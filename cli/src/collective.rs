@@ -7,9 +7,10 @@ use crate::study::Study;
 use anyhow::{Context, Result};
 use migrationfhe::analytics::{BfvBackend, CkksBackend, Decryptor};
 use migrationfhe::rlwe::RelinearizationKey;
+use migrationfhe::threshold::Crp;
 use migrationfhe::threshold::{
     ActiveSet, ActiveShare, BfvDecryption, Committee, Crs, DecryptionPolicy, GaloisKeyShare,
-    Instance, PartyId, ProtocolKind, PublicKeyShare, ShareLog,
+    PartyId, ProtocolKind, PublicKeyShare, ShareLog,
 };
 use migrationfhe::threshold::{CkksDecryption, RelinRound1Share, RelinRound2Share};
 use migrationfhe::{bfv, ckks};
@@ -36,29 +37,36 @@ pub fn crs(study: &Study) -> Result<Crs> {
     Ok(Crs::new(study.seed()?))
 }
 
-/// Protocol instance of the collective public key.
-pub fn pk_instance(crs: &Crs) -> Instance {
-    crs.instance(ProtocolKind::PublicKey, b"bfv/public-key")
+/// Common reference polynomial of the collective BFV public key.
+pub fn pk_crp(params: &bfv::Parameters, crs: &Crs) -> migrationfhe::Result<Crp> {
+    Crp::new(
+        params.ring(),
+        &crs.instance(ProtocolKind::PublicKey, b"bfv/public-key"),
+    )
 }
 
-/// Protocol instance of the Galois key of element `g`.
-pub fn galois_instance(crs: &Crs, g: u64) -> Instance {
-    crs.instance(ProtocolKind::Galois, format!("bfv/galois/{g}").as_bytes())
+/// Common reference polynomials of the BFV Galois key of element `g`.
+pub fn galois_crp(params: &bfv::Parameters, crs: &Crs, g: u64) -> migrationfhe::Result<Crp> {
+    Crp::new(
+        params.ring(),
+        &crs.instance(ProtocolKind::Galois, format!("bfv/galois/{g}").as_bytes()),
+    )
 }
 
 /// One agency's round of key generation: its public-key share and one share per Galois
 /// element. Each share is recorded in the agency's log first (no share is ever made twice).
 pub fn keygen_shares(
+    params: &bfv::Parameters,
     active: &ActiveShare,
     crs: &Crs,
     elements: &[u64],
     log: &mut dyn ShareLog,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(PublicKeyShare, Vec<GaloisKeyShare>)> {
-    let pk = active.public_key_share(&pk_instance(crs), log, rng)?;
+    let pk = active.public_key_share(&pk_crp(params, crs)?, log, rng)?;
     let galois = elements
         .iter()
-        .map(|&g| active.galois_key_share(&galois_instance(crs, g), g, log, rng))
+        .map(|&g| active.galois_key_share(&galois_crp(params, crs, g)?, g, log, rng))
         .collect::<migrationfhe::Result<Vec<_>>>()?;
     Ok((pk, galois))
 }
@@ -72,7 +80,7 @@ pub fn combine_keys(
     pk_shares: &[PublicKeyShare],
     galois_shares: &[Vec<GaloisKeyShare>],
 ) -> Result<(bfv::PublicKey, bfv::GaloisKeys)> {
-    let pk = PublicKeyShare::aggregate(params.ring(), &pk_instance(crs), set, pk_shares)?;
+    let pk = PublicKeyShare::aggregate(params.ring(), &pk_crp(params, crs)?, set, pk_shares)?;
     let mut keys = bfv::GaloisKeys::default();
     for (i, &g) in elements.iter().enumerate() {
         let shares: Vec<GaloisKeyShare> = galois_shares
@@ -86,7 +94,7 @@ pub fn combine_keys(
             .collect::<Result<_>>()?;
         keys.insert(GaloisKeyShare::aggregate(
             params.ring(),
-            &galois_instance(crs, g),
+            &galois_crp(params, crs, g)?,
             set,
             &shares,
         )?);
@@ -136,7 +144,9 @@ impl Decryptor<BfvBackend> for InProcessThreshold {
             let start = std::time::Instant::now();
             let share = a.decryption_share(prepared.input(), log.as_mut(), &mut *rng)?;
             cost.0 += start.elapsed().as_secs_f64();
-            cost.1 += crate::messages::decryption_share_len(&share, ct.params()).unwrap_or(0);
+            cost.1 += share
+                .to_bytes(ct.params().ring())
+                .map_or(0, |b| b.len() as u64);
             shares.push(share);
         }
         self.count.set(self.count.get() + 1);
@@ -170,22 +180,35 @@ pub fn ckks_keys(
 ) -> Result<(CkksKeys, Vec<f64>)> {
     let ring = params.rlwe();
     let mut secs = vec![0.0; parties.len()];
-    let pk_inst = crs.instance(
-        ProtocolKind::PublicKey,
-        format!("{tag}/public-key").as_bytes(),
-    );
-    let rlk_inst = crs.instance(
-        ProtocolKind::RelinRound1,
-        format!("{tag}/relinearisation").as_bytes(),
-    );
+    let pk_inst = Crp::new(
+        ring,
+        &crs.instance(
+            ProtocolKind::PublicKey,
+            format!("{tag}/public-key").as_bytes(),
+        ),
+    )?;
+    let rlk_inst = Crp::new(
+        ring,
+        &crs.instance(
+            ProtocolKind::RelinRound1,
+            format!("{tag}/relinearisation").as_bytes(),
+        ),
+    )?;
     let mut elements: Vec<u64> = steps
         .iter()
         .map(|&k| params.rotation_element(i64::try_from(k).unwrap_or(0)))
         .collect();
     elements.sort_unstable();
     elements.dedup();
-    let g_inst =
-        |g: u64| crs.instance(ProtocolKind::Galois, format!("{tag}/galois/{g}").as_bytes());
+    let g_crps: Vec<Crp> = elements
+        .iter()
+        .map(|g| {
+            Crp::new(
+                ring,
+                &crs.instance(ProtocolKind::Galois, format!("{tag}/galois/{g}").as_bytes()),
+            )
+        })
+        .collect::<migrationfhe::Result<_>>()?;
     let mut pk_shares = Vec::new();
     let mut r1 = Vec::new();
     let mut ephemerals = Vec::new();
@@ -197,7 +220,7 @@ pub fn ckks_keys(
         ephemerals.push(eph);
         r1.push(share);
         for (i, &g) in elements.iter().enumerate() {
-            g_shares[i].push(a.galois_key_share(&g_inst(g), g, log.as_mut(), rng)?);
+            g_shares[i].push(a.galois_key_share(&g_crps[i], g, log.as_mut(), rng)?);
         }
         *t += start.elapsed().as_secs_f64();
     }
@@ -205,17 +228,17 @@ pub fn ckks_keys(
     let mut r2 = Vec::new();
     for (((a, log), eph), t) in parties.iter_mut().zip(ephemerals).zip(secs.iter_mut()) {
         let start = std::time::Instant::now();
-        r2.push(a.relin_round2(eph, &agg, log.as_mut(), rng)?);
+        r2.push(a.relin_round2(&rlk_inst, eph, &agg, log.as_mut(), rng)?);
         *t += start.elapsed().as_secs_f64();
     }
     let pk =
         ckks::PublicKey::from_rlwe(&PublicKeyShare::aggregate(ring, &pk_inst, set, &pk_shares)?);
     let rlk = RelinRound2Share::aggregate(ring, &rlk_inst, set, &r2)?;
     let mut galois = ckks::GaloisKeys::default();
-    for (i, &g) in elements.iter().enumerate() {
+    for i in 0..elements.len() {
         galois.insert(GaloisKeyShare::aggregate(
             ring,
-            &g_inst(g),
+            &g_crps[i],
             set,
             &g_shares[i],
         )?);

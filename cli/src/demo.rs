@@ -8,7 +8,6 @@ use crate::agency;
 use crate::collective;
 use crate::data::{self, AbelSander, UnhcrSeries, Wdi};
 use crate::engine;
-use crate::messages;
 use crate::plain;
 use crate::presets;
 use crate::progress::{bar, Stages};
@@ -122,12 +121,22 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                     std::fs::remove_file(&log_path)?;
                 }
                 let mut log: Box<dyn ShareLog> = Box::new(FileShareLog::open(&log_path)?);
-                let (p, g) =
-                    collective::keygen_shares(&active, &crs, &elements, log.as_mut(), &mut rng)?;
+                let (p, g) = collective::keygen_shares(
+                    &params,
+                    &active,
+                    &crs,
+                    &elements,
+                    log.as_mut(),
+                    &mut rng,
+                )?;
                 cost.keygen_s = start.elapsed().as_secs_f64();
-                cost.keygen_bytes = messages::pk_share_len(&p, &params)?
+                cost.keygen_bytes = (p.to_bytes(params.ring())?.len() as u64)
                     + g.iter()
-                        .map(|x| messages::galois_share_len(x, &params))
+                        .map(|x| {
+                            x.to_bytes(params.ring())
+                                .map(|b| b.len() as u64)
+                                .map_err(anyhow::Error::from)
+                        })
                         .sum::<Result<u64>>()?;
                 pk_shares.push(p);
                 g_shares.push(g);

@@ -61,6 +61,7 @@ fn parties(
         .collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sign_all(
     be: &CkksBackend,
     enc: &CkksEncryptor,

@@ -11,7 +11,6 @@ mod demo;
 mod demo_ckks;
 mod engine;
 mod fsio;
-mod messages;
 mod plain;
 mod plots;
 mod presets;
@@ -56,6 +55,10 @@ enum Command {
         /// Decryption threshold (default: every agency).
         #[arg(long)]
         threshold: Option<usize>,
+        /// Restrict the study to these periods (comma-separated, e.g. `2005-2010`; default:
+        /// all four).
+        #[arg(long, value_delimiter = ',')]
+        periods: Vec<String>,
     },
     /// Writes each agency's input CSV for the study from the bundled Abel & Sander data.
     SplitData {
@@ -312,6 +315,7 @@ fn run(cli: Cli) -> Result<()> {
             regions,
             preset,
             threshold,
+            periods,
         }) => {
             let path = study_path(&shared);
             if path.exists() {
@@ -324,7 +328,13 @@ fn run(cli: Cli) -> Result<()> {
             let as_data = data::AbelSander::load(&dir)?;
             let mut seed = [0u8; 32];
             OsRng.fill_bytes(&mut seed);
-            let s = study::Study::new(&as_data, &by, &regions, &preset, threshold, seed)?;
+            let mut s = study::Study::new(&as_data, &by, &regions, &preset, threshold, seed)?;
+            if let Some(p) = periods.iter().find(|p| !s.periods.contains(p)) {
+                bail!("unknown period `{p}` (periods: {})", s.periods.join(", "));
+            }
+            if !periods.is_empty() {
+                s.periods.retain(|p| periods.contains(p));
+            }
             fsio::write_json(&path, &s)?;
             println!(
                 "declared study {} in {}: {} agencies, {} countries, {} periods, preset {}, threshold {} of {}",

@@ -7,31 +7,16 @@ use migrationfhe::bfv;
 use std::sync::Arc;
 
 /// Names accepted by `--preset`, smallest first.
-pub const NAMES: [&str; 3] = [
-    "n8192_count_t31bit",
-    "n16384_count_t31bit",
-    "n32768_count_t45bit",
-];
+pub const NAMES: [&str; 2] = ["n16384_count_t31bit", "n32768_count_t45bit"];
 
 /// The default preset of the demo and of `init` (threshold-ready N = 2^14).
 pub const DEFAULT: &str = "n16384_count_t31bit";
 
-/// Builds the BFV parameters called `name`.
-///
-/// `n8192_count_t31bit` (N = 2^13, ciphertext primes 43, 43, 44, 44 bits, one 44-bit special
-/// prime, log2 QP = 218, the largest 31-bit batching prime `t`) is the small set for tests and
-/// quick runs: one ciphertext holds 8,192 cells.
+/// Builds the BFV parameters called `name` (the library's count presets: `N = 2^14` with a
+/// 31-bit `t`, `N = 2^15` with a 45-bit `t`). A smaller ring (`N = 2^13`, `log2 QP = 218`)
+/// leaves no room for the threshold smudging noise after the analysis's rotations.
 pub fn bfv_params(name: &str) -> Result<Arc<bfv::Parameters>> {
     Ok(match name {
-        "n8192_count_t31bit" => {
-            let t = migrationfhe::math::primes::largest_ntt_prime(31, 1 << 13)?;
-            bfv::Parameters::builder()
-                .degree(1 << 13)
-                .plaintext_modulus(t)
-                .ciphertext_moduli_bits(&[43, 43, 44, 44])
-                .special_moduli_bits(&[44])
-                .build()?
-        }
         "n16384_count_t31bit" => bfv::Parameters::n16384_count_t31bit()?,
         "n32768_count_t45bit" => bfv::Parameters::n32768_count_t45bit()?,
         other => bail!("unknown preset `{other}` (presets: {})", NAMES.join(", ")),

@@ -20,7 +20,6 @@ use crate::collective;
 use crate::container;
 use crate::engine;
 use crate::fsio;
-use crate::messages;
 use crate::presets;
 use crate::study::{hex, Study};
 use anyhow::{bail, Context, Result};
@@ -28,7 +27,10 @@ use ed25519_dalek::SigningKey;
 use migrationfhe::analytics::flows::{self, Evaluation};
 use migrationfhe::analytics::{BfvBackend, Decryptor, SlotBackend, Submission};
 use migrationfhe::bfv;
-use migrationfhe::threshold::{ActiveShare, DecryptionShare, FileShareLog, PartyId, PartySecret};
+use migrationfhe::threshold::{
+    ActiveShare, DecryptionShare, FileShareLog, GaloisKeyShare, PartyId, PartySecret,
+    PublicKeyShare,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -223,11 +225,17 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
     let active = me.active(study, &params, a.party)?;
     let mut log = me.log()?;
     let crs = collective::crs(study)?;
-    let (pk, galois) =
-        collective::keygen_shares(&active, &crs, &elements, &mut log, &mut engine::rng()?)?;
-    let mut blobs = vec![messages::pk_to_bytes(&pk, &params)?];
+    let (pk, galois) = collective::keygen_shares(
+        &params,
+        &active,
+        &crs,
+        &elements,
+        &mut log,
+        &mut engine::rng()?,
+    )?;
+    let mut blobs = vec![pk.to_bytes(params.ring())?];
     for g in &galois {
-        blobs.push(messages::galois_to_bytes(g, &params)?);
+        blobs.push(g.to_bytes(params.ring())?);
     }
     let header = KeygenHeader {
         kind: "keygen".into(),
@@ -271,11 +279,11 @@ pub fn combine_keys(study: &Study, shared: &Shared) -> Result<()> {
                 a.spec.id
             );
         }
-        pk_shares.push(messages::pk_from_bytes(&params, blobs[0])?);
+        pk_shares.push(PublicKeyShare::from_bytes(params.ring(), blobs[0])?);
         galois_shares.push(
             blobs[1..]
                 .iter()
-                .map(|b| messages::galois_from_bytes(&params, b))
+                .map(|b| GaloisKeyShare::from_bytes(params.ring(), b))
                 .collect::<migrationfhe::Result<Vec<_>>>()?,
         );
         identities.push((a.spec.id.clone(), h.verifying_key));
@@ -518,22 +526,28 @@ pub fn analyze(study: &Study, shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-fn read_outputs(study: &Study, shared: &Shared) -> Result<OutputsHeader> {
+/// The node's published outputs: header and the ciphertexts' bytes.
+struct Published {
+    header: OutputsHeader,
+    blobs: Vec<Vec<u8>>,
+}
+
+fn read_outputs(study: &Study, shared: &Shared) -> Result<Published> {
     let path = shared.outputs();
     let bytes = container::read(&path).context("run `migrationfhe analyze` first")?;
-    let (h, _): (OutputsHeader, _) =
+    let (h, blobs): (OutputsHeader, Vec<&[u8]>) =
         container::decode(&bytes).with_context(|| path.display().to_string())?;
     check_kind(&h.kind, "outputs", &h.analysis, study, &path)?;
-    Ok(h)
+    Ok(Published {
+        header: h,
+        blobs: blobs.into_iter().map(<[u8]>::to_vec).collect(),
+    })
 }
 
 /// Checks the node's published outputs against a re-execution: same transcript head, same
 /// output ciphertexts, bit for bit.
-fn check_node(
-    be: &BfvBackend,
-    eval: &Evaluation<bfv::Ciphertext>,
-    published: &OutputsHeader,
-) -> Result<()> {
+fn check_node(be: &BfvBackend, eval: &Evaluation<bfv::Ciphertext>, node: &Published) -> Result<()> {
+    let published = &node.header;
     let head = hex(&eval.transcript.head());
     if head != published.transcript_head {
         bail!(
@@ -556,6 +570,14 @@ fn check_node(
         bail!(
             "the node's published outputs differ from the re-executed declared outputs: refusing"
         );
+    }
+    let recomputed: Vec<Vec<u8>> = eval
+        .outputs
+        .iter()
+        .flat_map(|o| o.cts.iter().map(bfv::Ciphertext::to_bytes))
+        .collect();
+    if recomputed != node.blobs {
+        bail!("the node's published output ciphertexts differ from the re-executed declared outputs, bit for bit: refusing");
     }
     Ok(())
 }
@@ -580,7 +602,7 @@ pub fn decrypt_share(study: &Study, shared: &Shared, private: &Path, agency: &st
         for ct in &o.cts {
             let prepared = collective::prepare(ct, &set)?;
             let share = active.decryption_share(prepared.input(), &mut log, &mut rng)?;
-            blobs.push(messages::share_to_bytes(&share, &params)?);
+            blobs.push(share.to_bytes(params.ring())?);
         }
         outputs.push((o.name.clone(), o.cts.len()));
     }
@@ -588,7 +610,7 @@ pub fn decrypt_share(study: &Study, shared: &Shared, private: &Path, agency: &st
         kind: "decryption-shares".into(),
         analysis: study.analysis.clone(),
         agency: agency.into(),
-        transcript_head: published.transcript_head,
+        transcript_head: published.header.transcript_head,
         outputs,
     };
     container::write(&shared.shares(agency), &header, &blobs)?;
@@ -642,7 +664,7 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
         let (h, blobs): (SharesHeader, _) =
             container::decode(&bytes).with_context(|| path.display().to_string())?;
         check_kind(&h.kind, "decryption-shares", &h.analysis, study, &path)?;
-        if h.agency != a.spec.id || h.transcript_head != published.transcript_head {
+        if h.agency != a.spec.id || h.transcript_head != published.header.transcript_head {
             bail!(
                 "{}: shares of another agency or another evaluation",
                 path.display()
@@ -651,7 +673,7 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
         per_party.push(
             blobs
                 .iter()
-                .map(|b| messages::share_from_bytes(&params, b))
+                .map(|b| DecryptionShare::from_bytes(params.ring(), b))
                 .collect::<migrationfhe::Result<_>>()?,
         );
     }
@@ -677,7 +699,7 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
     }
     let r = WorkflowResults {
         analysis: study.analysis.clone(),
-        transcript_head: published.transcript_head,
+        transcript_head: published.header.transcript_head,
         parties: study.agencies.iter().map(|a| a.spec.id.clone()).collect(),
         outputs,
     };
@@ -700,7 +722,7 @@ pub fn verify(study: &Study, shared: &Shared) -> Result<()> {
     eval.transcript.verify_chain()?;
     if shared.results().exists() {
         let r: WorkflowResults = serde_json::from_slice(&std::fs::read(shared.results())?)?;
-        if r.transcript_head != published.transcript_head {
+        if r.transcript_head != published.header.transcript_head {
             bail!("results.json belongs to another evaluation");
         }
     }
@@ -708,7 +730,7 @@ pub fn verify(study: &Study, shared: &Shared) -> Result<()> {
         "verified: {} signed submissions, {} entries, transcript head {}, {} declared outputs match bit for bit",
         study.agencies.len() * study.periods.len() * 2,
         eval.transcript.entries().len(),
-        published.transcript_head,
+        published.header.transcript_head,
         eval.outputs.len()
     );
     Ok(())

@@ -55,7 +55,7 @@ fn bad_agency_files_are_refused_with_clear_errors() {
         "--regions",
         "North America,Oceania",
         "--preset",
-        "n8192_count_t31bit",
+        "n16384_count_t31bit",
     ]);
     assert!(
         out.status.success(),
@@ -189,7 +189,7 @@ fn a_refused_step_leaves_nothing_behind() {
         "--regions",
         "Oceania,North America",
         "--preset",
-        "n8192_count_t31bit",
+        "n16384_count_t31bit",
     ]);
     assert!(out.status.success());
     let before = std::fs::read(shared.join("study.json")).unwrap();
