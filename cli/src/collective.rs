@@ -258,9 +258,15 @@ pub struct InProcessCkks {
     pub rng: std::cell::RefCell<rand_chacha::ChaCha20Rng>,
     /// Per party: seconds spent on its decryption shares.
     pub secs: std::cell::RefCell<Vec<f64>>,
+    /// Estimated precision (bits) of every decryption attempted.
+    pub precision: std::cell::RefCell<Vec<f64>>,
     /// Ciphertexts decrypted so far.
     pub count: std::cell::Cell<usize>,
 }
+
+/// The least precision (bits, public estimate after smudging) at which a CKKS output is
+/// released; below it the decryption would publish noise, and the output is withheld.
+pub const MIN_CKKS_PRECISION_BITS: f64 = 10.0;
 
 impl Decryptor<CkksBackend> for InProcessCkks {
     fn decrypt(&self, ct: &ckks::Ciphertext) -> migrationfhe::Result<Vec<f64>> {
@@ -270,6 +276,15 @@ impl Decryptor<CkksBackend> for InProcessCkks {
             &self.set,
             &DecryptionPolicy::with_lambda(40)?,
         )?;
+        let bits = prepared.estimated_precision_bits();
+        self.precision.borrow_mut().push(bits);
+        if !(bits >= MIN_CKKS_PRECISION_BITS) {
+            return Err(migrationfhe::Error::Analytics {
+                reason: format!(
+                    "withheld: threshold decryption with λ = 40 smudging would leave {bits:.1} bits of precision (< {MIN_CKKS_PRECISION_BITS})"
+                ),
+            });
+        }
         let mut rng = self.rng.borrow_mut();
         let mut parties = self.parties.borrow_mut();
         let mut secs = self.secs.borrow_mut();

@@ -84,6 +84,23 @@ fn sign_all(
     Ok(out)
 }
 
+/// `Ok(Some(v))`, or `Ok(None)` with a record in `withheld` when the decryptor withheld the
+/// output (too little precision after smudging); other errors pass through.
+fn keep<T>(
+    r: migrationfhe::Result<T>,
+    what: &str,
+    withheld: &mut Vec<(String, String)>,
+) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.to_string().contains("withheld") => {
+            withheld.push((what.to_owned(), e.to_string()));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn rel(a: f64, b: f64) -> f64 {
     ((a - b) / b).abs()
 }
@@ -233,6 +250,7 @@ pub fn run(
                 set: ctx.set.clone(),
                 rng: std::cell::RefCell::new(engine::rng()?),
                 secs: std::cell::RefCell::new(Vec::new()),
+                precision: std::cell::RefCell::new(Vec::new()),
                 count: std::cell::Cell::new(0),
             };
             Ok((be, enc, dec))
@@ -265,18 +283,30 @@ pub fn run(
             ))
         },
     )?;
+    let mut withheld: Vec<(String, String)> = Vec::new();
     let (pr_res, stat_res, fc_out) =
         st.run("threshold decryption of the declared CKKS outputs", || {
-            Ok((
-                PageRankResults::open(&be, &dec, &pr_eval)?,
-                StatsResults::open(&be, &dec, &stats_spec, &stat_eval)?,
+            let pr = keep(
+                PageRankResults::open(&be, &dec, &pr_eval),
+                "PageRank scores",
+                &mut withheld,
+            )?;
+            let sr = keep(
+                StatsResults::open(&be, &dec, &stats_spec, &stat_eval),
+                "moments, OLS (a), Gram matrix for OLS (b)",
+                &mut withheld,
+            )?;
+            let fc = keep(
                 migrationfhe::analytics::open_output(
                     &be,
                     &dec,
                     &fc_eval.transcript,
                     fc_eval.outputs.first().context("no forecast output")?,
-                )?,
-            ))
+                ),
+                "forecasts",
+                &mut withheld,
+            )?;
+            Ok((pr, sr, fc))
         })?;
     let profiles = stats::outflow_profiles(&d.flows[last], n, &d.region_of(), d.regions.len());
     let init: Vec<Vec<f64>> = [2usize, 0, 4, 1]
@@ -296,7 +326,13 @@ pub fn run(
     };
     let km_res = st.run(
         "k-means of outflow profiles (5 rounds; cluster sums and sizes decrypted each round)",
-        || Ok(km.run(&be, &enc, &dec, signers, &profiles, rng)?),
+        || {
+            keep(
+                km.run(&be, &enc, &dec, signers, &profiles, rng),
+                "k-means cluster sums and sizes",
+                &mut withheld,
+            )
+        },
     )?;
     st.run(
         "verify: re-execute the CKKS evaluations, compare transcripts",
@@ -309,7 +345,9 @@ pub fn run(
                 &stat_subs,
                 &stat_eval.transcript,
             )?;
-            km_res.transcript.verify_chain()?;
+            if let Some(k) = &km_res {
+                k.transcript.verify_chain()?;
+            }
             Ok(())
         },
     )?;
@@ -326,158 +364,171 @@ pub fn run(
             everyone.len()
         ),
     };
-    for o in &pr_eval.outputs {
+    for o in pr_eval.outputs.iter().filter(|_| pr_res.is_some()) {
         results.decryptions.push(decl(
             o.name.clone(),
             "PageRank score per country",
             o.cts.len(),
         ));
     }
-    for o in &stat_eval.outputs {
+    for o in stat_eval.outputs.iter().filter(|_| stat_res.is_some()) {
         results.decryptions.push(decl(
             o.name.clone(),
             "declared aggregate (see Statistics)",
             o.cts.len(),
         ));
     }
-    for o in &fc_eval.outputs {
+    for o in fc_eval.outputs.iter().filter(|_| fc_out.is_some()) {
         results.decryptions.push(decl(
             o.name.clone(),
             "one forecast per series and method",
             o.cts.len(),
         ));
     }
-    for r in 1..=km.rounds {
+    for r in (1..=km.rounds).filter(|_| km_res.is_some()) {
         results.decryptions.push(decl(
             format!("kmeans/round{r}"),
             "cluster profile sums and sizes",
             1,
         ));
     }
-    let plain_pr = graph::plain_pagerank(&d.flows[last], n, 0.85, PAGERANK_ITERATIONS);
-    let pr_err = pr_res
-        .scores
-        .iter()
-        .zip(&plain_pr)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    let mut plain_rank: Vec<usize> = (0..n).collect();
-    plain_rank.sort_by(|&a, &b| plain_pr[b].total_cmp(&plain_pr[a]).then(a.cmp(&b)));
-    results.pagerank = pr_res.scores.clone();
-    results.checks.push(Check {
+    if let Some(pr_res) = &pr_res {
+        let plain_pr = graph::plain_pagerank(&d.flows[last], n, 0.85, PAGERANK_ITERATIONS);
+        let pr_err = pr_res
+            .scores
+            .iter()
+            .zip(&plain_pr)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let mut plain_rank: Vec<usize> = (0..n).collect();
+        plain_rank.sort_by(|&a, &b| plain_pr[b].total_cmp(&plain_pr[a]).then(a.cmp(&b)));
+        results.pagerank = pr_res.scores.clone();
+        results.checks.push(Check {
         name: format!("PageRank ({PAGERANK_ITERATIONS} encrypted iterations, damping 0.85) = plain f64, same iterations"),
         passed: pr_err < 1e-6 && pr_res.ranking[..10] == plain_rank[..10],
         detail: format!("largest absolute difference {pr_err:.2e} (tolerance 1e-6); top 10 identical: {}", pr_res.ranking[..10] == plain_rank[..10]),
     });
-    let plain = stats::plain_stats(&stats_spec, &d.flows[last])?;
-    if let Some((mean, var, cov)) = stat_res.moments {
-        for (nm, v, p) in [
-            (
-                "mean net migration rate 2005-2010 (per 1,000)",
-                mean,
-                plain.moments.0,
-            ),
-            ("variance of the rate", var, plain.moments.1),
-            (
-                "covariance of the rate with ln GDP pc 2005",
-                cov,
-                plain.moments.2,
-            ),
-        ] {
-            results.statistics.push(Statistic {
-                name: nm.into(),
-                value: v,
-                reference: Some(p),
-                description: format!("over {} countries with WDI 2005 data", stat_res.m),
-            });
-        }
     }
-    let coef_names = ["intercept", "ln GDP pc 2005", "urban % 2005"];
-    let mut ok_a = true;
-    let mut ok_b = true;
-    if let Some(a) = &stat_res.ols_public {
-        for ((nm, v), p) in coef_names.iter().zip(a).zip(&plain.ols) {
-            ok_a &= rel(*v, *p) < 1e-3;
-            results.statistics.push(Statistic {
-                name: format!("OLS (a) public regressors: {nm}"),
-                value: *v,
-                reference: Some(*p),
-                description: "net rate 2005-2010 on ln GDP pc and urban %, encrypted response"
-                    .into(),
-            });
-        }
-    }
-    if let Some(b) = &stat_res.ols_encrypted {
-        for ((nm, v), p) in coef_names.iter().zip(b).zip(&plain.ols) {
-            ok_b &= rel(*v, *p) < 1e-2;
-            results.statistics.push(Statistic {
-                name: format!("OLS (b) encrypted regressors: {nm}"),
-                value: *v,
-                reference: Some(*p),
-                description: "solved from the decrypted Gram matrix XᵀX and Xᵀr only".into(),
-            });
-        }
-    }
-    results.checks.push(Check {
-        name: "OLS (a) public regressors = plain OLS".into(),
-        passed: ok_a,
-        detail: "relative 1e-3".into(),
-    });
-    results.checks.push(Check {
-        name: "OLS (b) encrypted regressors = plain OLS".into(),
-        passed: ok_b,
-        detail: "relative 1e-2".into(),
-    });
-    let s_count = u.regions.len();
-    let mut fc_ok = true;
-    for (k, m) in methods.iter().enumerate() {
-        for r in 0..s_count {
-            let y: Vec<f64> = u.totals[r][..train].iter().map(|&x| x as f64).collect();
-            let want = stats::forecast_plain(&y, *m);
-            let got = fc_out[k * s_count + r];
-            fc_ok &= (got - want).abs() <= 1e-6 * want.abs().max(1.0);
-            results.forecasts.push(Forecast {
-                name: format!(
-                    "{} ({})",
-                    u.regions[r],
-                    match m {
-                        Method::LinearTrend => "trend",
-                        Method::Holt { .. } => "Holt",
-                    }
+    if let Some(stat_res) = &stat_res {
+        let plain = stats::plain_stats(&stats_spec, &d.flows[last])?;
+        if let Some((mean, var, cov)) = stat_res.moments {
+            for (nm, v, p) in [
+                (
+                    "mean net migration rate 2005-2010 (per 1,000)",
+                    mean,
+                    plain.moments.0,
                 ),
-                first_year: u32::from(u.years[0]),
-                values: y,
-                method: match m {
-                    Method::LinearTrend => "linear trend (encrypted)".into(),
-                    Method::Holt { alpha, beta } => format!("Holt α {alpha} β {beta} (encrypted)"),
-                },
-                forecast_year: u32::from(u.years[train]),
-                forecast: got,
-                actual: Some(u.totals[r][train] as f64),
-            });
+                ("variance of the rate", var, plain.moments.1),
+                (
+                    "covariance of the rate with ln GDP pc 2005",
+                    cov,
+                    plain.moments.2,
+                ),
+            ] {
+                results.statistics.push(Statistic {
+                    name: nm.into(),
+                    value: v,
+                    reference: Some(p),
+                    description: format!("over {} countries with WDI 2005 data", stat_res.m),
+                });
+            }
         }
+        let coef_names = ["intercept", "ln GDP pc 2005", "urban % 2005"];
+        let mut ok_a = true;
+        let mut ok_b = true;
+        if let Some(a) = &stat_res.ols_public {
+            for ((nm, v), p) in coef_names.iter().zip(a).zip(&plain.ols) {
+                ok_a &= rel(*v, *p) < 1e-3;
+                results.statistics.push(Statistic {
+                    name: format!("OLS (a) public regressors: {nm}"),
+                    value: *v,
+                    reference: Some(*p),
+                    description: "net rate 2005-2010 on ln GDP pc and urban %, encrypted response"
+                        .into(),
+                });
+            }
+        }
+        if let Some(b) = &stat_res.ols_encrypted {
+            for ((nm, v), p) in coef_names.iter().zip(b).zip(&plain.ols) {
+                ok_b &= rel(*v, *p) < 1e-2;
+                results.statistics.push(Statistic {
+                    name: format!("OLS (b) encrypted regressors: {nm}"),
+                    value: *v,
+                    reference: Some(*p),
+                    description: "solved from the decrypted Gram matrix XᵀX and Xᵀr only".into(),
+                });
+            }
+        }
+        results.checks.push(Check {
+            name: "OLS (a) public regressors = plain OLS".into(),
+            passed: ok_a,
+            detail: "relative 1e-3".into(),
+        });
+        results.checks.push(Check {
+            name: "OLS (b) encrypted regressors = plain OLS".into(),
+            passed: ok_b,
+            detail: "relative 1e-2".into(),
+        });
     }
-    results.checks.push(Check {
-        name: "forecasts = plain f64 (same weights)".into(),
-        passed: fc_ok,
-        detail: "relative 1e-6".into(),
-    });
-    let want = stats::plain_kmeans(&profiles, &init, km.rounds);
-    results.clusters = km_res
-        .assignments
-        .iter()
-        .map(|a| a.unwrap_or(usize::MAX))
-        .collect();
-    results.checks.push(Check {
-        name: "k-means assignments = plain Lloyd from the same initialisation".into(),
-        passed: km_res.assignments == want,
-        detail: format!("{} countries, 4 clusters, 5 rounds", n),
-    });
+    if let Some(fc_out) = &fc_out {
+        let s_count = u.regions.len();
+        let mut fc_ok = true;
+        for (k, m) in methods.iter().enumerate() {
+            for r in 0..s_count {
+                let y: Vec<f64> = u.totals[r][..train].iter().map(|&x| x as f64).collect();
+                let want = stats::forecast_plain(&y, *m);
+                let got = fc_out[k * s_count + r];
+                fc_ok &= (got - want).abs() <= 1e-6 * want.abs().max(1.0);
+                results.forecasts.push(Forecast {
+                    name: format!(
+                        "{} ({})",
+                        u.regions[r],
+                        match m {
+                            Method::LinearTrend => "trend",
+                            Method::Holt { .. } => "Holt",
+                        }
+                    ),
+                    first_year: u32::from(u.years[0]),
+                    values: y,
+                    method: match m {
+                        Method::LinearTrend => "linear trend (encrypted)".into(),
+                        Method::Holt { alpha, beta } => {
+                            format!("Holt α {alpha} β {beta} (encrypted)")
+                        }
+                    },
+                    forecast_year: u32::from(u.years[train]),
+                    forecast: got,
+                    actual: Some(u.totals[r][train] as f64),
+                });
+            }
+        }
+        results.checks.push(Check {
+            name: "forecasts = plain f64 (same weights)".into(),
+            passed: fc_ok,
+            detail: "relative 1e-6".into(),
+        });
+    }
+    if let Some(km_res) = &km_res {
+        let want = stats::plain_kmeans(&profiles, &init, km.rounds);
+        results.clusters = km_res
+            .assignments
+            .iter()
+            .map(|a| a.unwrap_or(usize::MAX))
+            .collect();
+        results.checks.push(Check {
+            name: "k-means assignments = plain Lloyd from the same initialisation".into(),
+            passed: km_res.assignments == want,
+            detail: format!("{} countries, 4 clusters, 5 rounds", n),
+        });
+    }
     results.notes.push(format!("PageRank: origin agencies row-normalise their own rows before encryption; {PAGERANK_ITERATIONS} power iterations fit depth 5 (2 levels each)."));
     results.notes.push("k-means: per round only the per-cluster profile sums and sizes are decrypted (declared outputs); assignments stay with each agency.".into());
     results.notes.push("OLS (b): the node decrypts only the declared Gram matrix XᵀX and Xᵀr; β is solved from them in the clear.".into());
     results.notes.push("UNHCR series (new displacement by host UNSD region) are held by the agency of that region (Americas: North America; Asia: East Asia).".into());
 
+    for (what, why) in withheld {
+        results.withheld.push((what, why));
+    }
     if with_correlation {
         correlation(st, &ctx, &stats_spec, &d, results, rng)?;
     } else {
@@ -520,6 +571,7 @@ fn correlation(
                 set: ctx.set.clone(),
                 rng: std::cell::RefCell::new(engine::rng()?),
                 secs: std::cell::RefCell::new(Vec::new()),
+                precision: std::cell::RefCell::new(Vec::new()),
                 count: std::cell::Cell::new(0),
             };
             Ok((

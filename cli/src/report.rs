@@ -486,6 +486,12 @@ pub fn markdown(r: &Results) -> String {
             d.parties.join(", ")
         );
     }
+    if !r.withheld.is_empty() {
+        let _ = writeln!(s, "\n### Computed under encryption but not released\n");
+        for (what, why) in &r.withheld {
+            let _ = writeln!(s, "- {what}: {why}");
+        }
+    }
     if !r.region_flows.is_empty() {
         let _ = writeln!(s, "\n## Region → region flows, {}\n", r.periods[last]);
         let _ = write!(s, "| origin \\ destination |");

@@ -138,6 +138,8 @@ pub struct Results {
     pub forecasts: Vec<Forecast>,
     /// Which outputs were decrypted, and by whom.
     pub decryptions: Vec<Decryption>,
+    /// Outputs computed under encryption but not released: (what, why).
+    pub withheld: Vec<(String, String)>,
     /// Checks against plain arithmetic.
     pub checks: Vec<Check>,
     /// Per-agency costs (time and bytes per stage).
