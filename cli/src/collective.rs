@@ -278,7 +278,7 @@ impl Decryptor<CkksBackend> for InProcessCkks {
         )?;
         let bits = prepared.estimated_precision_bits();
         self.precision.borrow_mut().push(bits);
-        if !(bits >= MIN_CKKS_PRECISION_BITS) {
+        if bits.is_nan() || bits < MIN_CKKS_PRECISION_BITS {
             return Err(migrationfhe::Error::Analytics {
                 reason: format!(
                     "withheld: threshold decryption with λ = 40 smudging would leave {bits:.1} bits of precision (< {MIN_CKKS_PRECISION_BITS})"
