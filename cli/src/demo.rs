@@ -192,16 +192,16 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
             )?)
         },
     )?;
-    let (flow_res, n_cts) = st.run(
+    let dec = collective::InProcessThreshold {
+        parties: std::cell::RefCell::new(std::mem::take(&mut parties)),
+        set: set.clone(),
+        rng: std::cell::RefCell::new(engine::rng()?),
+        costs: std::cell::RefCell::new(Vec::new()),
+        count: std::cell::Cell::new(0),
+    };
+    let (flow_res, _n_cts) = st.run(
         &format!("threshold decryption of the declared outputs ({n_ag} of {n_ag} agencies)"),
         || {
-            let dec = collective::InProcessThreshold {
-                parties: std::cell::RefCell::new(std::mem::take(&mut parties)),
-                set: set.clone(),
-                rng: std::cell::RefCell::new(engine::rng()?),
-                costs: std::cell::RefCell::new(Vec::new()),
-                count: std::cell::Cell::new(0),
-            };
             let r = FlowResults::open(&be, &dec, &spec, &eval)?;
             for (cost, (secs, bytes)) in costs.iter_mut().zip(dec.costs.borrow().iter()) {
                 cost.decrypt_s = *secs;
@@ -250,6 +250,16 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                 .map(|&x| u64::try_from(x).unwrap_or(0))
                 .collect();
         }
+        // The flow map shows only decrypted figures: the declared corridors and their return
+        // flows in the last period.
+        r.top_corridors.clear();
+        if let Some(pr) = flow_res.periods.last() {
+            for c in &pr.corridors {
+                r.top_corridors.push((c.origin, c.dest, u64::try_from(c.forward).unwrap_or(0)));
+                r.top_corridors.push((c.dest, c.origin, u64::try_from(c.reverse).unwrap_or(0)));
+            }
+        }
+        r.flow_map_title = format!("Declared corridors and their return flows, {} (decrypted; capitals from WDI; colour: origin region)", r.periods[r.periods.len() - 1]);
         for pr in &flow_res.periods {
             for c in &pr.corridors {
                 r.corridors.push(CorridorRow {
@@ -293,6 +303,18 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         format!("{} signed submissions, {} ciphertexts; node evaluation: {}; {} declared outputs", subs.len(), subs.iter().map(|s| s.cts.len()).sum::<usize>(), eval.counts, eval.outputs.len()),
         format!("transcript head {}", crate::study::hex(&eval.transcript.head())),
     ];
+    crate::unhcr::run(
+        &mut st,
+        opts.data,
+        &study,
+        &params,
+        &pk,
+        &be,
+        &dec,
+        &signers,
+        &mut results,
+        &mut rng,
+    )?;
     crate::demo_ckks::run(
         &mut st,
         opts.data,
@@ -309,17 +331,21 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         report::write_report(opts.out, &results, Some(&wdi))
     })?;
     println!("\nwhole demo: {:.1} s", st.total());
-    println!("decrypted (and nothing else): {} declared outputs, {n_cts} ciphertexts, by all {n_ag} agencies together:", eval.outputs.len());
     let mut kinds: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for o in &eval.outputs {
+    for d in &results.decryptions {
         *kinds
-            .entry(o.name.split('/').next().unwrap_or(""))
+            .entry(d.output.split('/').next().unwrap_or(""))
             .or_default() += 1;
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+    println!(
+        "decrypted (and nothing else): {} declared outputs, {} ciphertexts, each by all {n_ag} agencies together:",
+        results.decryptions.len(),
+        results.decryptions.iter().map(|d| d.ciphertexts).sum::<usize>()
+    );
     println!("  {}", kinds.join(", "));
     println!(
-        "  by: {}",
+        "  agencies: {}",
         study
             .agencies
             .iter()
@@ -327,6 +353,9 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    for (what, why) in &results.withheld {
+        println!("  withheld: {what} ({why})");
+    }
     for c in &results.checks {
         println!(
             "  check: {} — {}",

@@ -18,6 +18,7 @@ mod progress;
 mod report;
 mod results;
 mod study;
+mod unhcr;
 mod workflow;
 
 use anyhow::{bail, Context, Result};

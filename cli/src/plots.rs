@@ -47,6 +47,8 @@ pub struct Series {
     pub points: Vec<(u32, f64)>,
     /// (year, forecast value).
     pub forecast: Option<(u32, f64)>,
+    /// A second forecast of the same year by another method (drawn as a hollow square).
+    pub alt_forecast: Option<(u32, f64)>,
     /// (year, held-out actual value).
     pub actual: Option<(u32, f64)>,
 }
@@ -335,7 +337,7 @@ pub fn trends(path: &Path, t: &Trends) -> Result<()> {
             .x_labels(14)
             .x_label_formatter(&|x| format!("{:.0}", x))
             .y_label_formatter(&|y| human(*y))
-            .x_desc("year   (dashed line to hollow circle: forecast; filled dot: held-out actual)")
+            .x_desc("year   (dashed to hollow circle: Holt forecast; hollow square: linear trend; dot: held-out actual)")
             .y_desc(t.value_label.as_str())
             .label_style(("sans-serif", 13))
             .draw()
@@ -365,6 +367,15 @@ pub fn trends(path: &Path, t: &Trends) -> Result<()> {
                         6,
                         c.stroke_width(2),
                     )))
+                    .map_err(err)?;
+            }
+            if let Some((fy, fv)) = s.alt_forecast {
+                let (x, y) = (f64::from(fy), fv);
+                chart
+                    .draw_series(std::iter::once(
+                        EmptyElement::at((x, y))
+                            + Rectangle::new([(-5, -5), (5, 5)], c.stroke_width(2)),
+                    ))
                     .map_err(err)?;
             }
             if let Some((ay, av)) = s.actual {

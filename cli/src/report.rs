@@ -361,21 +361,33 @@ pub fn write_report(out: &Path, r: &Results, wdi: Option<&Wdi>) -> Result<Vec<Pa
     }
 
     if !r.forecasts.is_empty() {
-        let series = r
-            .forecasts
-            .iter()
-            .map(|f| plots::Series {
-                name: f.name.clone(),
+        // One line per series name (before " ("), the Holt forecast as the main one.
+        let mut series: Vec<plots::Series> = Vec::new();
+        for f in &r.forecasts {
+            let base = f.name.split(" (").next().unwrap_or(&f.name).to_owned();
+            let is_trend = f.method.contains("trend");
+            let point = Some((f.forecast_year, f.forecast));
+            if let Some(s) = series.iter_mut().find(|s| s.name == base) {
+                if is_trend {
+                    s.alt_forecast = point;
+                } else {
+                    s.forecast = point;
+                }
+                continue;
+            }
+            series.push(plots::Series {
+                name: base,
                 points: f
                     .values
                     .iter()
                     .enumerate()
                     .map(|(i, &v)| (f.first_year + i as u32, v))
                     .collect(),
-                forecast: Some((f.forecast_year, f.forecast)),
+                forecast: if is_trend { None } else { point },
+                alt_forecast: if is_trend { point } else { None },
                 actual: f.actual.map(|a| (f.forecast_year, a)),
-            })
-            .collect();
+            });
+        }
         let path = plots_dir.join("trends_forecast.svg");
         plots::trends(
             &path,
@@ -406,7 +418,11 @@ pub fn write_report(out: &Path, r: &Results, wdi: Option<&Wdi>) -> Result<Vec<Pa
         plots::flow_map(
             &path,
             &plots::FlowMap {
-                title: format!("Largest {} country-to-country flows, {} (capitals from WDI; colour: origin region)", flows.len(), r.periods[last]),
+                title: if r.flow_map_title.is_empty() {
+                    format!("Largest {} country-to-country flows, {} (capitals from WDI; colour: origin region)", flows.len(), r.periods[last])
+                } else {
+                    r.flow_map_title.clone()
+                },
                 nodes,
                 flows,
                 groups: r.regions.clone(),

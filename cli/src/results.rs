@@ -126,6 +126,8 @@ pub struct Results {
     pub corridors: Vec<CorridorRow>,
     /// Largest country-to-country corridors of the last period: (orig, dest, persons).
     pub top_corridors: Vec<(usize, usize, u64)>,
+    /// Title of the flow map (what its flows are).
+    pub flow_map_title: String,
     /// Net migration rate per 1,000 population, last period, where population is known.
     pub net_rate_per_1000: Vec<Option<f64>>,
     /// PageRank of the last period's flow graph, if computed.
