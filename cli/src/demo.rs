@@ -303,6 +303,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         format!("{} signed submissions, {} ciphertexts; node evaluation: {}; {} declared outputs", subs.len(), subs.iter().map(|s| s.cts.len()).sum::<usize>(), eval.counts, eval.outputs.len()),
         format!("transcript head {}", crate::study::hex(&eval.transcript.head())),
     ];
+    crate::derived::add(opts.data, &mut results)?;
     crate::unhcr::run(
         &mut st,
         opts.data,

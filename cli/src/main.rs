@@ -9,6 +9,7 @@ mod container;
 mod data;
 mod demo;
 mod demo_ckks;
+mod derived;
 mod engine;
 mod fsio;
 mod plain;

@@ -622,7 +622,7 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(s, "\n## Statistics\n");
         let _ = writeln!(
             s,
-            "| name | encrypted result | plain reference | what |\n|---|---:|---:|---|"
+            "| name | value (from decrypted outputs) | reference | what |\n|---|---:|---:|---|"
         );
         for st in &r.statistics {
             let reference = st
