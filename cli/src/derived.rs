@@ -27,11 +27,12 @@ fn ols(x: &[Vec<f64>], y: &[f64]) -> Option<Vec<f64>> {
         if a[c][c].abs() < 1e-300 {
             return None;
         }
-        for r in 0..q {
+        let pivot = a[c].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != c {
-                let f = a[r][c] / a[c][c];
-                for k in c..=q {
-                    a[r][k] -= f * a[c][k];
+                let f = row[c] / pivot[c];
+                for (x, p) in row.iter_mut().zip(&pivot).skip(c) {
+                    *x -= f * p;
                 }
             }
         }
