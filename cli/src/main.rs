@@ -54,7 +54,7 @@ enum Command {
         /// BFV parameter preset.
         #[arg(long, default_value = presets::DEFAULT)]
         preset: String,
-        /// Decryption threshold (default: every agency).
+        /// Decryption threshold (default and, in this version, only value: every agency).
         #[arg(long)]
         threshold: Option<usize>,
         /// Restrict the study to these periods (comma-separated, e.g. `2005-2010`; default:
@@ -331,6 +331,13 @@ fn run(cli: Cli) -> Result<()> {
             let mut seed = [0u8; 32];
             OsRng.fill_bytes(&mut seed);
             let mut s = study::Study::new(&as_data, &by, &regions, &preset, threshold, seed)?;
+            if s.threshold < s.agencies.len() {
+                bail!(
+                    "threshold {} of {}: this tool runs n-of-n studies (every agency decrypts); t-of-n needs the Shamir re-sharing round of the library's `threshold::shamir`, not wired into the tool yet",
+                    s.threshold,
+                    s.agencies.len()
+                );
+            }
             if let Some(p) = periods.iter().find(|p| !s.periods.contains(p)) {
                 bail!("unknown period `{p}` (periods: {})", s.periods.join(", "));
             }
