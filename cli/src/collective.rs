@@ -209,39 +209,40 @@ pub fn ckks_keys(
             )
         })
         .collect::<migrationfhe::Result<_>>()?;
+    // Protocol by protocol, so that only one protocol's shares are held at once.
     let mut pk_shares = Vec::new();
     let mut r1 = Vec::new();
     let mut ephemerals = Vec::new();
-    let mut g_shares: Vec<Vec<GaloisKeyShare>> = vec![Vec::new(); elements.len()];
     for ((a, log), t) in parties.iter_mut().zip(secs.iter_mut()) {
         let start = std::time::Instant::now();
         pk_shares.push(a.public_key_share(&pk_inst, log.as_mut(), rng)?);
         let (eph, share) = a.relin_round1(&rlk_inst, log.as_mut(), rng)?;
         ephemerals.push(eph);
         r1.push(share);
-        for (i, &g) in elements.iter().enumerate() {
-            g_shares[i].push(a.galois_key_share(&g_crps[i], g, log.as_mut(), rng)?);
-        }
         *t += start.elapsed().as_secs_f64();
     }
+    let pk =
+        ckks::PublicKey::from_rlwe(&PublicKeyShare::aggregate(ring, &pk_inst, set, &pk_shares)?);
+    drop(pk_shares);
     let agg = RelinRound1Share::aggregate(ring, &rlk_inst, set, &r1)?;
+    drop(r1);
     let mut r2 = Vec::new();
     for (((a, log), eph), t) in parties.iter_mut().zip(ephemerals).zip(secs.iter_mut()) {
         let start = std::time::Instant::now();
         r2.push(a.relin_round2(&rlk_inst, eph, &agg, log.as_mut(), rng)?);
         *t += start.elapsed().as_secs_f64();
     }
-    let pk =
-        ckks::PublicKey::from_rlwe(&PublicKeyShare::aggregate(ring, &pk_inst, set, &pk_shares)?);
     let rlk = RelinRound2Share::aggregate(ring, &rlk_inst, set, &r2)?;
+    drop(r2);
     let mut galois = ckks::GaloisKeys::default();
-    for i in 0..elements.len() {
-        galois.insert(GaloisKeyShare::aggregate(
-            ring,
-            &g_crps[i],
-            set,
-            &g_shares[i],
-        )?);
+    for (&g, crp) in elements.iter().zip(&g_crps) {
+        let mut shares = Vec::with_capacity(parties.len());
+        for ((a, log), t) in parties.iter_mut().zip(secs.iter_mut()) {
+            let start = std::time::Instant::now();
+            shares.push(a.galois_key_share(crp, g, log.as_mut(), rng)?);
+            *t += start.elapsed().as_secs_f64();
+        }
+        galois.insert(GaloisKeyShare::aggregate(ring, crp, set, &shares)?);
     }
     Ok((CkksKeys { pk, rlk, galois }, secs))
 }

@@ -18,7 +18,10 @@ use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
 use migrationfhe::analytics::flows::{self, FlowResults};
 use migrationfhe::analytics::BfvBackend;
-use migrationfhe::threshold::{ActiveShare, FileShareLog, PartyId, PartySecret, ShareLog};
+use migrationfhe::bfv;
+use migrationfhe::threshold::{
+    ActiveShare, FileShareLog, GaloisKeyShare, PartyId, PartySecret, PublicKeyShare, ShareLog,
+};
 use rand_core::OsRng;
 use std::path::Path;
 
@@ -32,6 +35,8 @@ pub struct Options<'a> {
     pub by: &'a str,
     /// BFV preset.
     pub preset: &'a str,
+    /// Restrict the study to these periods (empty: all four).
+    pub periods: Vec<String>,
     /// Also run the correlation at N = 2^15, depth 15 (its own collective key set).
     pub correlation: bool,
     /// Print the per-agency cost summary (always for the scale run).
@@ -57,7 +62,22 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
     let mut seed = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut OsRng, &mut seed);
     let mut rng = engine::rng()?;
-    let study = Study::new(&as_data, opts.by, &[], opts.preset, None, seed)?;
+    let mut study = Study::new(&as_data, opts.by, &[], opts.preset, None, seed)?;
+    if !opts.periods.is_empty() {
+        study.periods.retain(|p| opts.periods.contains(p));
+        if study.periods.len() != opts.periods.len() {
+            bail!(
+                "unknown period in {:?} (periods: {})",
+                opts.periods,
+                data::PERIODS.join(", ")
+            );
+        }
+    }
+    let period_idx: Vec<usize> = study
+        .periods
+        .iter()
+        .filter_map(|p| data::PERIODS.iter().position(|x| x == p))
+        .collect();
     let n_ag = study.agencies.len();
     let (params, elements) = st.run(
         "parameters, count bound, Galois elements of the analysis",
@@ -102,9 +122,11 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
             elements.len()
         ),
         || {
-            let pb = bar(n_ag, "key generation");
+            // Protocol by protocol (public key, then one Galois element at a time), so that
+            // only one protocol's shares are held at once (196 agencies × 22 Galois shares
+            // of ~9 MiB each would not fit in memory).
+            let pb = bar(n_ag * (elements.len() + 2), "key generation");
             let mut pk_shares = Vec::new();
-            let mut g_shares = Vec::new();
             for (a, cost) in study.agencies.iter().zip(costs.iter_mut()) {
                 let start = std::time::Instant::now();
                 let secret = PartySecret::generate(
@@ -121,31 +143,47 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                     std::fs::remove_file(&log_path)?;
                 }
                 let mut log: Box<dyn ShareLog> = Box::new(FileShareLog::open(&log_path)?);
-                let (p, g) = collective::keygen_shares(
-                    &params,
-                    &active,
-                    &crs,
-                    &elements,
+                let p = active.public_key_share(
+                    &collective::pk_crp(&params, &crs)?,
                     log.as_mut(),
                     &mut rng,
                 )?;
-                cost.keygen_s = start.elapsed().as_secs_f64();
-                cost.keygen_bytes = (p.to_bytes(params.ring())?.len() as u64)
-                    + g.iter()
-                        .map(|x| {
-                            x.to_bytes(params.ring())
-                                .map(|b| b.len() as u64)
-                                .map_err(anyhow::Error::from)
-                        })
-                        .sum::<Result<u64>>()?;
+                cost.keygen_s += start.elapsed().as_secs_f64();
+                cost.keygen_bytes += p.to_bytes(params.ring())?.len() as u64;
                 pk_shares.push(p);
-                g_shares.push(g);
                 parties.push((active, log));
                 signers.push(SigningKey::generate(&mut rng));
                 pb.inc(1);
             }
+            let pk = PublicKeyShare::aggregate(
+                params.ring(),
+                &collective::pk_crp(&params, &crs)?,
+                &set,
+                &pk_shares,
+            )?;
+            drop(pk_shares);
+            pb.inc(n_ag as u64);
+            let mut galois = bfv::GaloisKeys::default();
+            for &g in &elements {
+                let crp = collective::galois_crp(&params, &crs, g)?;
+                let mut shares = Vec::with_capacity(n_ag);
+                for ((active, log), cost) in parties.iter_mut().zip(costs.iter_mut()) {
+                    let start = std::time::Instant::now();
+                    let share = active.galois_key_share(&crp, g, log.as_mut(), &mut rng)?;
+                    cost.keygen_s += start.elapsed().as_secs_f64();
+                    cost.keygen_bytes += share.to_bytes(params.ring())?.len() as u64;
+                    shares.push(share);
+                    pb.inc(1);
+                }
+                galois.insert(GaloisKeyShare::aggregate(
+                    params.ring(),
+                    &crp,
+                    &set,
+                    &shares,
+                )?);
+            }
             pb.finish_and_clear();
-            collective::combine_keys(&params, &crs, &set, &elements, &pk_shares, &g_shares)
+            Ok((pk, galois))
         },
     )?;
     let subs = st.run(
@@ -224,10 +262,9 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
     )?;
     let mut results = st.run("plain-arithmetic reference and checks", || {
         let mut r = plain::reference(&as_data, &wdi, Some(&unhcr));
+        plain::select_periods(&mut r, &period_idx);
         let reference = r.clone();
-        r.title =
-            "Encrypted migration analytics — Abel & Sander flows held by 10 regional agencies"
-                .into();
+        r.title = format!("Encrypted migration analytics — Abel & Sander flows held by {n_ag} agencies ({})", opts.by);
         r.checks.clear();
         // Only what was computed under encryption and decrypted is reported as such.
         r.statistics.clear();
@@ -273,7 +310,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
                 });
             }
         }
-        let source_ok = r.region_flows == as_data.region_flows;
+        let source_ok = period_idx.iter().zip(&r.region_flows).all(|(&p, got)| *got == as_data.region_flows[p]);
         r.checks.push(Check {
             name: "decrypted region table = the source's own 10 × 10 table".into(),
             passed: source_ok,
@@ -303,6 +340,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         format!("{} signed submissions, {} ciphertexts; node evaluation: {}; {} declared outputs", subs.len(), subs.iter().map(|s| s.cts.len()).sum::<usize>(), eval.counts, eval.outputs.len()),
         format!("transcript head {}", crate::study::hex(&eval.transcript.head())),
     ];
+    results.agency_costs = std::mem::take(&mut costs);
     crate::derived::add(opts.data, &mut results)?;
     crate::unhcr::run(
         &mut st,
@@ -327,7 +365,7 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         &mut rng,
     )?;
     results.timings = st.timings.clone();
-    results.agency_costs = costs;
+
     let written = st.run("report: tables, plots, Markdown", || {
         report::write_report(opts.out, &results, Some(&wdi))
     })?;

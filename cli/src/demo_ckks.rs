@@ -240,8 +240,11 @@ pub fn run(
         ),
         || {
             let mut ps = parties(&ctx, &params, tag5, rng)?;
-            let (keys, _) =
+            let (keys, secs) =
                 collective::ckks_keys(&params, &ctx.crs, &ctx.set, &mut ps, &steps, tag5, rng)?;
+            for (cost, t) in results.agency_costs.iter_mut().zip(secs) {
+                cost.ckks_keygen_s = t;
+            }
             let be = CkksBackend::new(&params, keys.galois, Some(keys.rlk));
             let enc = CkksEncryptor::new(&params, keys.pk);
             let dec = InProcessCkks {

@@ -170,6 +170,11 @@ enum Command {
     },
     /// Scale run: one agency per country (196); time and bytes per agency per stage.
     Scale {
+        /// Restrict to these periods (comma-separated; default: all four). Every agency's
+        /// submission holds the whole packed matrix per period, so memory grows with
+        /// agencies × periods (about 2 MiB per ciphertext at N = 2^14).
+        #[arg(long, value_delimiter = ',')]
+        periods: Vec<String>,
         /// Output folder.
         #[arg(long, default_value = "target/migrationfhe-scale")]
         out: PathBuf,
@@ -229,6 +234,7 @@ fn run(cli: Cli) -> Result<()> {
                 preset: presets::DEFAULT,
                 verbose_costs: false,
                 correlation: false,
+                periods: Vec::new(),
             })?;
             Ok(())
         }
@@ -244,10 +250,15 @@ fn run(cli: Cli) -> Result<()> {
                 preset: &preset,
                 verbose_costs: false,
                 correlation,
+                periods: Vec::new(),
             })?;
             Ok(())
         }
-        Some(Command::Scale { out, preset }) => {
+        Some(Command::Scale {
+            out,
+            preset,
+            periods,
+        }) => {
             demo::run(&demo::Options {
                 data: &dir,
                 out: &out,
@@ -255,6 +266,7 @@ fn run(cli: Cli) -> Result<()> {
                 preset: &preset,
                 verbose_costs: false,
                 correlation: false,
+                periods,
             })?;
             Ok(())
         }

@@ -185,3 +185,19 @@ pub fn reference(data: &AbelSander, wdi: &Wdi, unhcr: Option<&UnhcrSeries>) -> R
     }
     r
 }
+
+/// Keeps only the periods at `idx` (indices into the four periods) of the per-period figures.
+pub fn select_periods(r: &mut Results, idx: &[usize]) {
+    let pick = |v: &[Vec<u64>]| {
+        idx.iter()
+            .filter_map(|&p| v.get(p).cloned())
+            .collect::<Vec<_>>()
+    };
+    r.periods = idx
+        .iter()
+        .filter_map(|&p| r.periods.get(p).cloned())
+        .collect();
+    r.region_flows = pick(&r.region_flows);
+    r.inflow = pick(&r.inflow);
+    r.outflow = pick(&r.outflow);
+}

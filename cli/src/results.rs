@@ -89,6 +89,8 @@ pub struct AgencyCost {
     pub keygen_s: f64,
     /// Bytes of its key-generation shares.
     pub keygen_bytes: u64,
+    /// CKKS key generation (public, relinearisation in two rounds, Galois key shares).
+    pub ckks_keygen_s: f64,
     /// Reading and validating its CSV, encrypting and signing.
     pub encrypt_s: f64,
     /// Bytes of its signed submission (ciphertexts).
