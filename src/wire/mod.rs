@@ -49,10 +49,11 @@ mod io;
 mod keys;
 mod params;
 
+pub use crate::error::WireError;
 pub use io::{bits_for, packed_len, poly_len, Reader, Writer};
 pub use params::{ParamDigest, ParameterLimits};
 
-use crate::error::{Error, Result, WireError};
+use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
 
 /// The four bytes every object starts with.
