@@ -185,6 +185,14 @@ pub enum ThresholdError {
         /// Bits available at the ciphertext's level.
         available_bits: u32,
     },
+    /// CKKS: the smudging noise would leave fewer correct bits than the policy's minimum (the
+    /// public estimate, before any share is produced).
+    PrecisionLost {
+        /// Estimated bits of precision after decryption (`floor`; may be negative).
+        estimated_bits: i32,
+        /// The minimum asked for.
+        minimum_bits: i32,
+    },
     /// A statistical security parameter below the minimum without the explicitly insecure
     /// option.
     InsecureSmudging {
@@ -199,6 +207,66 @@ pub enum ThresholdError {
         /// The I/O error kind, as text.
         reason: String,
     },
+}
+
+impl fmt::Display for ThresholdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::RepeatedShare { protocol } => write!(
+                f,
+                "threshold: a {protocol} share for this input was already produced; refusing a second one (start a new protocol instance)"
+            ),
+            Self::WrongInstance => f.write_str(
+                "threshold: share of another protocol instance, ciphertext or protocol kind",
+            ),
+            Self::WrongParticipantSet => {
+                f.write_str("threshold: share computed for another set of active parties")
+            }
+            Self::DuplicateParty { party } => {
+                write!(f, "threshold: second share from party {party}")
+            }
+            Self::UnexpectedParty { party } => {
+                write!(f, "threshold: party {party} is not in the declared set")
+            }
+            Self::MissingShares { received, expected } => write!(
+                f,
+                "threshold: {received} of {expected} shares received; every party of the set must contribute"
+            ),
+            Self::BelowThreshold { parties, threshold } => write!(
+                f,
+                "threshold: {parties} parties offered, at least {threshold} needed"
+            ),
+            Self::InvalidParticipants { reason } => {
+                write!(f, "threshold: invalid participants: {reason}")
+            }
+            Self::SmudgingOverflow {
+                needed_bits,
+                available_bits,
+            } => write!(
+                f,
+                "threshold: smudging noise needs {needed_bits} bits of modulus but the ciphertext has {available_bits}; decrypt earlier in the circuit or use a larger modulus"
+            ),
+            Self::PrecisionLost {
+                estimated_bits,
+                minimum_bits,
+            } => write!(
+                f,
+                "threshold: smudged CKKS decryption would keep about {estimated_bits} bits of precision, below the minimum {minimum_bits}; use a larger scale, BFV, or an explicit lower minimum"
+            ),
+            Self::InsecureSmudging { lambda } => write!(
+                f,
+                "threshold: statistical security {lambda} below the minimum 40 (only the explicitly insecure test option allows it)"
+            ),
+            Self::SealedShareRejected => f.write_str("threshold: sealed share rejected"),
+            Self::Log { reason } => write!(f, "threshold: share log I/O failed: {reason}"),
+        }
+    }
+}
+
+impl From<ThresholdError> for Error {
+    fn from(e: ThresholdError) -> Self {
+        Self::Threshold(e)
+    }
 }
 
 /// Why bytes were refused by a wire-format decoder (`docs/FORMAT.md`). Every field is public
@@ -265,58 +333,6 @@ pub enum WireError {
     },
 }
 
-impl fmt::Display for ThresholdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::RepeatedShare { protocol } => write!(
-                f,
-                "threshold: a {protocol} share for this input was already produced; refusing a second one (start a new protocol instance)"
-            ),
-            Self::WrongInstance => f.write_str(
-                "threshold: share of another protocol instance, ciphertext or protocol kind",
-            ),
-            Self::WrongParticipantSet => {
-                f.write_str("threshold: share computed for another set of active parties")
-            }
-            Self::DuplicateParty { party } => {
-                write!(f, "threshold: second share from party {party}")
-            }
-            Self::UnexpectedParty { party } => {
-                write!(f, "threshold: party {party} is not in the declared set")
-            }
-            Self::MissingShares { received, expected } => write!(
-                f,
-                "threshold: {received} of {expected} shares received; every party of the set must contribute"
-            ),
-            Self::BelowThreshold { parties, threshold } => write!(
-                f,
-                "threshold: {parties} parties offered, at least {threshold} needed"
-            ),
-            Self::InvalidParticipants { reason } => {
-                write!(f, "threshold: invalid participants: {reason}")
-            }
-            Self::SmudgingOverflow {
-                needed_bits,
-                available_bits,
-            } => write!(
-                f,
-                "threshold: smudging noise needs {needed_bits} bits of modulus but the ciphertext has {available_bits}; decrypt earlier in the circuit or use a larger modulus"
-            ),
-            Self::InsecureSmudging { lambda } => write!(
-                f,
-                "threshold: statistical security {lambda} below the minimum 40 (only the explicitly insecure test option allows it)"
-            ),
-            Self::SealedShareRejected => f.write_str("threshold: sealed share rejected"),
-            Self::Log { reason } => write!(f, "threshold: share log I/O failed: {reason}"),
-        }
-    }
-}
-
-impl From<ThresholdError> for Error {
-    fn from(e: ThresholdError) -> Self {
-        Self::Threshold(e)
-    }
-}
 
 /// Why a CKKS operation was refused. Scales are given as `log2(scale)`; every field is public
 /// metadata of the ciphertexts (never a slot value).

@@ -155,6 +155,31 @@ fn repeated_shares_are_refused() {
         &mut g.logs[0],
         &mut g.rng
     )));
+    // Decryption: the same ciphertext prepared at another level (another c1 after modulus
+    // switching) is still the same input.
+    let pk = g.public_key(&set, b"rep/pk2");
+    let ct = bfv::Ciphertext::encrypt_pk(
+        &pk,
+        &bfv::Plaintext::encode(&params, &[1, 2, 3]).unwrap(),
+        &mut g.rng,
+    )
+    .unwrap();
+    let low = BfvDecryption::new(&ct, &set, &DecryptionPolicy::default()).unwrap();
+    let high = BfvDecryption::new(
+        &ct,
+        &set,
+        &DecryptionPolicy::default().with_min_level(ct.level()),
+    )
+    .unwrap();
+    assert!(low.input().level() < high.input().level());
+    let a1 = g.secrets[1].active(&set).unwrap();
+    a1.decryption_share(low.input(), &mut g.logs[1], &mut g.rng)
+        .unwrap();
+    assert!(is_repeat(&a1.decryption_share(
+        high.input(),
+        &mut g.logs[1],
+        &mut g.rng
+    )));
     // An instance of the wrong kind is refused.
     assert!(a
         .public_key_share(&ginst, &mut g.logs[1], &mut g.rng)
@@ -187,11 +212,11 @@ fn file_log_survives_reopening() {
             &mut log,
             &mut g.rng
         )));
-        assert_eq!(log.len(), 1);
+        assert_eq!(log.len(), 2); // the ciphertext and its switched form
     }
     // A restarted party (same file) still refuses, even with a fresh generator.
     let mut log = FileShareLog::open(&path).unwrap();
-    assert_eq!(log.len(), 1);
+    assert_eq!(log.len(), 2); // the ciphertext and its switched form
     let mut fresh = ChaCha20Rng::seed_from_u64(999);
     let a = g.secrets[0].active(&set).unwrap();
     assert!(is_repeat(&a.decryption_share(

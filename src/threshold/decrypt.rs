@@ -18,7 +18,8 @@
 //! decryption level and **scaled for a collective key**: the estimators model one ternary secret
 //! and one error; under an `n`-party collective key the secret and the key errors are sums of
 //! `n` terms, which multiplies a fresh encryption's noise by about `√n` and one product's by
-//! about `n`. The bound used is `n·B` (plus an optional caller margin,
+//! about `n`. The bound used is `n·B`, `n` the committee size (the parties whose shares built
+//! the keys; the active parties of a `t`-out-of-`n` run may be fewer) (plus an optional caller margin,
 //! [`DecryptionPolicy::with_noise_margin_log2`], for deeper circuits). Each party's noise has
 //! `b = ⌈λ + log2 N + log2(n·B)⌉` bits: by the smudging lemma a single honest party's noise
 //! alone makes the combined output statistically `N·2^-(b - log2 nB) <= 2^-λ`-close to one that
@@ -59,6 +60,7 @@ pub struct DecryptionPolicy {
     smudge: bool,
     margin_log2: f64,
     min_level: usize,
+    min_precision: f64,
 }
 
 impl Default for DecryptionPolicy {
@@ -69,6 +71,7 @@ impl Default for DecryptionPolicy {
             smudge: true,
             margin_log2: 0.0,
             min_level: 1,
+            min_precision: 1.0,
         }
     }
 }
@@ -120,6 +123,14 @@ impl DecryptionPolicy {
         self
     }
 
+    /// CKKS: refuse a decryption whose public precision estimate is below `bits` (default 1:
+    /// an output without a single correct bit is a failed decryption). `f64::NEG_INFINITY`
+    /// disables the check (measurements).
+    pub fn with_min_precision_bits(mut self, bits: f64) -> Self {
+        self.min_precision = bits;
+        self
+    }
+
     /// The statistical security parameter.
     pub fn lambda(&self) -> u32 {
         self.lambda
@@ -132,6 +143,9 @@ impl DecryptionPolicy {
 pub struct DecryptionInput {
     c1: Poly<Ntt>,
     digest: [u8; 32],
+    /// BFV: the digest of `c_1` before modulus switching (a switch to another level changes
+    /// every residue; both are logged, so one ciphertext cannot be decrypted at two levels).
+    origin: Option<[u8; 32]>,
     bits: u32,
     set: [u8; 32],
 }
@@ -199,6 +213,25 @@ impl ActiveShare {
         Ok(())
     }
 
+    /// Records the input (and, for BFV, the ciphertext before switching) in the log, refusing
+    /// if either is already there.
+    fn record_input(&self, input: &DecryptionInput, log: &mut dyn ShareLog) -> Result<()> {
+        let seen = log.contains(LogClass::Decryption, &input.digest)
+            || input
+                .origin
+                .is_some_and(|o| log.contains(LogClass::Decryption, &o));
+        if seen {
+            return Err(ThresholdError::RepeatedShare {
+                protocol: "decryption",
+            }
+            .into());
+        }
+        if let Some(o) = input.origin.filter(|o| *o != input.digest) {
+            log.record(LogClass::Decryption, &o)?;
+        }
+        log.record(LogClass::Decryption, &input.digest)
+    }
+
     /// This party's decryption share of a prepared ciphertext ([`BfvDecryption::input`],
     /// [`CkksDecryption::input`]).
     ///
@@ -213,7 +246,7 @@ impl ActiveShare {
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<DecryptionShare> {
         self.check_input(input)?;
-        log.record(LogClass::Decryption, &input.digest)?;
+        self.record_input(input, log)?;
         let rng = &mut Stream::from_rng(rng);
         let level = input.level();
         let ctx = self.params.ctx_q();
@@ -240,7 +273,7 @@ impl ActiveShare {
     ) -> Result<PkSwitchShare> {
         self.check_input(input)?;
         check_q(&self.params, &receiver.b)?;
-        log.record(LogClass::Decryption, &input.digest)?;
+        self.record_input(input, log)?;
         let rng = &mut Stream::from_rng(rng);
         let level = input.level();
         let ctx = self.params.ctx_q();
@@ -333,12 +366,13 @@ impl BfvDecryption {
         let n = params.degree();
         let parties = set.count();
         let log_n_parties = f64::from(parties).log2();
+        let log_key_parties = f64::from(set.committee_count()).log2();
         let log_t = (params.plaintext_modulus() as f64).log2();
         let from = ct.level();
         let log_from = params.log2_q(from)?;
-        let sigma0 = ct.noise_estimate().log2_std() + log_n_parties + policy.margin_log2;
+        let sigma0 = ct.noise_estimate().log2_std() + log_key_parties + policy.margin_log2;
         let tail = tail_factor(n, policy.lambda).log2();
-        let rounding = switch_rounding_log2(&params, 1) + 0.5 * log_n_parties;
+        let rounding = switch_rounding_log2(&params, 1) + 0.5 * log_key_parties;
         let mut last_needed = 0.0;
         for level in policy.min_level.min(from)..=from {
             let log_l = params.log2_q(level)?;
@@ -356,6 +390,7 @@ impl BfvDecryption {
             };
             last_needed = total + 1.0;
             if total + 1.0 < log_l {
+                let origin = c1_digest(&ct.polys()[1].prefix(1)?.into_ntt());
                 let ct = bfv::Evaluator::new(&params).mod_switch_to_level(ct, level)?;
                 let c1 = ct.polys()[1].clone().into_ntt();
                 let digest = c1_digest(&c1);
@@ -365,6 +400,7 @@ impl BfvDecryption {
                     input: DecryptionInput {
                         c1,
                         digest,
+                        origin: Some(origin),
                         bits,
                         set: *set.digest(),
                     },
@@ -561,6 +597,8 @@ pub struct CkksDecryption {
     ct: ckks::Ciphertext,
     input: DecryptionInput,
     parties: u32,
+    /// Committee size (scales the key noise).
+    key_parties: u32,
     /// `log2` of the collective noise bound, coefficient units.
     noise_log2: f64,
 }
@@ -570,7 +608,9 @@ impl CkksDecryption {
     /// lowest level whose modulus holds message, noise and smudging.
     ///
     /// # Errors
-    /// As [`BfvDecryption::new`].
+    /// As [`BfvDecryption::new`]; [`ThresholdError::PrecisionLost`] if the public precision
+    /// estimate is below the policy's minimum (at `λ = 40` this is the case at scales up to
+    /// `2^50`: see the [module docs](self)).
     pub fn new(
         params: &Arc<ckks::Parameters>,
         ct: &ckks::Ciphertext,
@@ -588,12 +628,13 @@ impl CkksDecryption {
         let n = params.degree();
         let parties = set.count();
         let log_parties = f64::from(parties).log2();
+        let key_parties = set.committee_count();
         let est = ct.estimate();
         let log_scale = ct.scale().log2();
         // Coefficient variance = slot variance · Δ² / N.
         let sigma = 0.5 * est.variance.max(f64::MIN_POSITIVE).log2() + log_scale
             - 0.5 * (n as f64).log2()
-            + log_parties
+            + f64::from(key_parties).log2()
             + policy.margin_log2;
         let bound = sigma + tail_factor(n, policy.lambda).log2();
         let bits = smudging_bits(policy, n, bound);
@@ -609,18 +650,30 @@ impl CkksDecryption {
                 let c1 = ct.parts()[1].prefix(level)?;
                 let digest = c1_digest(&c1);
                 let ct = ckks::Evaluator::new(params).drop_to_level(ct, level)?;
-                return Ok(Self {
+                let out = Self {
                     params: Arc::clone(params),
                     ct,
                     input: DecryptionInput {
                         c1,
                         digest,
+                        origin: None,
                         bits,
                         set: *set.digest(),
                     },
                     parties,
+                    key_parties,
                     noise_log2: bound,
-                });
+                };
+                let est = out.estimated_precision_bits();
+                if est < policy.min_precision {
+                    #[allow(clippy::cast_possible_truncation)]
+                    return Err(ThresholdError::PrecisionLost {
+                        estimated_bits: est.floor().max(-1e6) as i32,
+                        minimum_bits: policy.min_precision.ceil().clamp(-1e6, 1e6) as i32,
+                    }
+                    .into());
+                }
+                return Ok(out);
             }
         }
         Err(overflow(total + 1.0, params.log_q_at(from)?))
@@ -642,12 +695,13 @@ impl CkksDecryption {
         let n = self.params.degree() as f64;
         let scale = self.ct.scale();
         let p = f64::from(self.parties);
+        let k = f64::from(self.key_parties);
         let smudge = if self.input.bits == 0 {
             0.0
         } else {
             p * (2.0 * f64::from(self.input.bits)).exp2() / 3.0
         };
-        let coeff_var = smudge + self.ct.estimate().variance * scale * scale / n * p * p;
+        let coeff_var = smudge + self.ct.estimate().variance * scale * scale / n * k * k;
         ckks::NoiseEstimate::new(n * coeff_var / (scale * scale), self.ct.estimate().bound)
     }
 

@@ -1,7 +1,7 @@
 //! Wire encodings of every threshold message and of a party's state (`docs/FORMAT.md`,
 //! kinds `0x0101..=0x010e`), so that each party can be a separate process exchanging files.
 //!
-//! Every object is a [`wire`](crate::wire) frame (magic, version, kind, parameter digest,
+//! Every object is a [`wire`](crate::wire::encode) frame (magic, version, kind, parameter digest,
 //! payload, SHA-256). Shares start with their [`ShareHeader`]: protocol kind (`u8`), instance
 //! or ciphertext digest (32 bytes), active-set digest (32 bytes), sender id (`u32`). Residues are
 //! bit-packed at `ceil(log2 q_i)` bits; common reference polynomials are never sent (they are

@@ -403,14 +403,17 @@ impl ActiveShare {
         let s = &self.s.0;
         let u = &eph.u.0;
         let mut b = Vec::with_capacity(crp.len());
-        let neg_s = SecretQp(neg_qp(s));
+        // One scratch for h0 - a_j (public), reused across digits: two products per digit.
+        let mut d = agg.h0[0].clone();
         for ((a, h0), h1) in crp.iter().zip(&agg.h0).zip(&agg.h1) {
+            d.q.residues_mut().copy_from_slice(h0.q.residues());
+            d.p.residues_mut().copy_from_slice(h0.p.residues());
+            d.q.sub_assign(&a.q)?;
+            d.p.sub_assign(&a.p)?;
             // e2 + s (h0 - a) + u h1
             let mut x = gaussian_qp(params, rng)?;
-            x.q.mul_add_assign(&h0.q, &s.q)?;
-            x.p.mul_add_assign(&h0.p, &s.p)?;
-            x.q.mul_add_assign(&a.q, &neg_s.0.q)?;
-            x.p.mul_add_assign(&a.p, &neg_s.0.p)?;
+            x.q.mul_add_assign(&d.q, &s.q)?;
+            x.p.mul_add_assign(&d.p, &s.p)?;
             x.q.mul_add_assign(&h1.q, &u.q)?;
             x.p.mul_add_assign(&h1.p, &u.p)?;
             b.push(x);

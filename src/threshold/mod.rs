@@ -54,6 +54,16 @@
 //! `s` (noise `s e0 + u e1 + e2`, as in PETS 2021). Round 2 is two RLWE samples in `(s_i, u_i)`
 //! summed, so it reveals no more than Lattigo's two separate ones.
 //!
+//! ## Randomness
+//! Share errors are centered binomial (`η = 21`, SEAL's error distribution, standard deviation
+//! 3.24 against the standard's Gaussian 3.2); all per-share randomness is a ChaCha20 stream keyed
+//! by 32 bytes of the caller's generator, and the common reference polynomials ([`Crp`]) are
+//! expanded through the same stream, bit-identically to `math::sampling::expand_seed`.
+//!
+//! ## Messages
+//! Every message and a party's state serialise through [`wire`](crate::wire) ([`encoding`]):
+//! each party can be a separate process exchanging files.
+//!
 //! # Security (see also `docs/THRESHOLD.md` and the "Multi-party" section of SECURITY.md)
 //! - **Honest-but-curious** parties: every party follows the protocol; up to `n - 1` (additive)
 //!   or `t - 1` (Shamir) may collude and pool what they see. No proofs of correct behaviour are

@@ -5,10 +5,10 @@
 use migrationfhe::rlwe::{GaloisKey, PublicKey, RelinearizationKey, RlweParams};
 use migrationfhe::threshold::{
     ActiveSet, Committee, Crp, Crs, GaloisKeyShare, InMemoryShareLogForTesting, PartyId,
-    PartySecret, ProtocolKind, PublicKeyShare, RelinRound1Share, RelinRound2Share,
+    PartySecret, ProtocolKind, PublicKeyShare, RelinEphemeral, RelinRound1Share, RelinRound2Share,
 };
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{RngCore, SeedableRng};
 use std::sync::Arc;
 
 /// `n` parties with additive shares, one log each, a CRS.
@@ -69,34 +69,121 @@ impl Group {
         PublicKeyShare::aggregate(&self.params, &inst, set, &shares).unwrap()
     }
 
-    /// Collective relinearisation key among `set` (two rounds).
+    /// Collective relinearisation key among `set` (two rounds). With the whole committee, the
+    /// parties' steps run on two threads (each party still uses only its own secret and log).
     pub fn relin_key(&mut self, set: &ActiveSet, label: &[u8]) -> RelinearizationKey {
         let inst = Crp::new(
             &self.params,
             &self.crs.instance(ProtocolKind::RelinRound1, label),
         )
         .unwrap();
-        let mut eph = Vec::new();
-        let mut r1 = Vec::new();
-        for &id in set.ids() {
-            let i = self.index(id);
-            let a = self.secrets[i].active(set).unwrap();
-            let (e, s) = a
-                .relin_round1(&inst, &mut self.logs[i], &mut self.rng)
-                .unwrap();
-            eph.push(e);
-            r1.push(s);
-        }
+        let all = set.len() == self.secrets.len();
+        let members: Vec<usize> = set.ids().iter().map(|&id| self.index(id)).collect();
+        let seeds: Vec<u64> = (0..self.secrets.len())
+            .map(|_| self.rng.next_u64())
+            .collect();
+        let half = self.secrets.len().div_ceil(2).max(1);
+        let round1 =
+            |secrets: &[PartySecret], logs: &mut [InMemoryShareLogForTesting], seeds: &[u64]| {
+                secrets
+                    .iter()
+                    .zip(logs.iter_mut())
+                    .zip(seeds)
+                    .map(|((s, l), &seed)| {
+                        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+                        s.active(set)
+                            .unwrap()
+                            .relin_round1(&inst, l, &mut rng)
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            };
+        let out1: Vec<(RelinEphemeral, RelinRound1Share)> = if all {
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = self
+                    .secrets
+                    .chunks(half)
+                    .zip(self.logs.chunks_mut(half))
+                    .zip(seeds.chunks(half))
+                    .map(|((s, l), sd)| sc.spawn(move || round1(s, l, sd)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap())
+                    .collect()
+            })
+        } else {
+            members
+                .iter()
+                .map(|&i| {
+                    round1(
+                        std::slice::from_ref(&self.secrets[i]),
+                        std::slice::from_mut(&mut self.logs[i]),
+                        &seeds[i..=i],
+                    )
+                    .pop()
+                    .unwrap()
+                })
+                .collect()
+        };
+        let (eph, r1): (Vec<_>, Vec<_>) = out1.into_iter().unzip();
         let agg = RelinRound1Share::aggregate(&self.params, &inst, set, &r1).unwrap();
-        let mut r2 = Vec::new();
-        for (&id, e) in set.ids().iter().zip(eph) {
-            let i = self.index(id);
-            let a = self.secrets[i].active(set).unwrap();
-            r2.push(
-                a.relin_round2(&inst, e, &agg, &mut self.logs[i], &mut self.rng)
-                    .unwrap(),
-            );
-        }
+        let round2 = |secrets: &[PartySecret],
+                      logs: &mut [InMemoryShareLogForTesting],
+                      eph: Vec<RelinEphemeral>,
+                      seeds: &[u64]| {
+            secrets
+                .iter()
+                .zip(logs.iter_mut())
+                .zip(eph)
+                .zip(seeds)
+                .map(|(((s, l), e), &seed)| {
+                    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x5555);
+                    s.active(set)
+                        .unwrap()
+                        .relin_round2(&inst, e, &agg, l, &mut rng)
+                        .unwrap()
+                })
+                .collect::<Vec<_>>()
+        };
+        let r2: Vec<RelinRound2Share> = if all {
+            let mut eph = eph;
+            let mut chunks = Vec::new();
+            while !eph.is_empty() {
+                let rest = eph.split_off(half.min(eph.len()));
+                chunks.push(eph);
+                eph = rest;
+            }
+            std::thread::scope(|sc| {
+                let handles: Vec<_> = self
+                    .secrets
+                    .chunks(half)
+                    .zip(self.logs.chunks_mut(half))
+                    .zip(chunks)
+                    .zip(seeds.chunks(half))
+                    .map(|(((s, l), e), sd)| sc.spawn(move || round2(s, l, e, sd)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap())
+                    .collect()
+            })
+        } else {
+            members
+                .iter()
+                .zip(eph)
+                .map(|(&i, e)| {
+                    round2(
+                        std::slice::from_ref(&self.secrets[i]),
+                        std::slice::from_mut(&mut self.logs[i]),
+                        vec![e],
+                        &seeds[i..=i],
+                    )
+                    .pop()
+                    .unwrap()
+                })
+                .collect()
+        };
         RelinRound2Share::aggregate(&self.params, &inst, set, &r2).unwrap()
     }
 
