@@ -43,29 +43,14 @@ fn agencies(d: &AbelSander) -> Vec<(String, Vec<usize>)> {
 }
 
 fn spec(d: &AbelSander, w: &Wdi) -> StatsSpec {
-    let ind = |k: Indicator| -> Vec<Option<f64>> {
-        d.countries
-            .iter()
-            .map(|c| w.get(&c.iso3, 2005, k))
-            .collect()
-    };
-    let lngdp: Vec<Option<f64>> = ind(Indicator::GdpPerCapitaPpp)
-        .into_iter()
-        .map(|x| x.map(f64::ln))
-        .collect();
-    StatsSpec {
-        analysis: "test stats 2005-2010".into(),
-        label: "2005-2010".into(),
-        n: d.n(),
-        agencies: agencies(d),
-        population: ind(Indicator::Population),
-        covariate: lngdp.clone(),
-        regressors: vec![
-            ("ln_gdp_pc_2005".into(), lngdp),
-            ("urban_pct_2005".into(), ind(Indicator::UrbanPopulation)),
-        ],
-        variance_interval: (300.0, 30_000.0),
-    }
+    StatsSpec::abel_sander_wdi(
+        "test stats 2005-2010",
+        d,
+        w,
+        3,
+        &[Indicator::UrbanPopulation],
+        (300.0, 30_000.0),
+    )
 }
 
 fn submit<B: SlotBackend<Value = f64>, E: Encryptor<B>>(
@@ -201,30 +186,6 @@ fn stats_ckks_depth5_moments_and_regressions() {
         .transcript
         .same_as(&eval.transcript)
         .unwrap();
-}
-
-#[test]
-fn correlation_ckks_depth15() {
-    let d = AbelSander::load(&dir()).unwrap();
-    let w = Wdi::load(&dir()).unwrap();
-    let s = spec(&d, &w);
-    let outs = [StatOutput::Correlation];
-    let (_, be, enc, dec) = ckks_setup(Preset::N32768Depth15Scale40, |plain| {
-        let subs = submit(plain, plain, &s, &d.flows[3]);
-        stats::evaluate(plain, &s, &outs, &subs).unwrap();
-    });
-    let subs = submit(&be, &enc, &s, &d.flows[3]);
-    let t = std::time::Instant::now();
-    let eval = stats::evaluate(&be, &s, &outs, &subs).unwrap();
-    println!(
-        "ckks depth15 correlation {:?}: {}",
-        t.elapsed(),
-        eval.counts
-    );
-    let res = StatsResults::open(&be, &dec, &s, &eval).unwrap();
-    let r = res.correlation.unwrap();
-    println!("encrypted r = {r:.6}");
-    assert!((r - 0.3356).abs() < 1e-3, "r = {r}");
 }
 
 #[test]

@@ -365,6 +365,21 @@ impl AbelSander {
     pub fn period_start(&self, p: usize) -> u16 {
         1990 + 5 * u16::try_from(p).unwrap_or(0)
     }
+
+    /// One agency per region, `(agency-{region name}, member countries)`: the demo's ten
+    /// agencies.
+    pub fn agencies_by_region(&self) -> Vec<(String, Vec<usize>)> {
+        (0..self.regions.len())
+            .map(|r| {
+                (
+                    format!("agency-{}", self.regions[r]),
+                    (0..self.n())
+                        .filter(|&i| self.countries[i].region == r)
+                        .collect(),
+                )
+            })
+            .collect()
+    }
 }
 
 /// WDI indicators (columns of `wdi_indicators_1990_2024.csv`).

@@ -93,6 +93,93 @@ pub struct FlowSpec {
 }
 
 impl FlowSpec {
+    /// A study of the Abel–Sander flows over all four periods: one agency per region (each
+    /// declaring at most `max_cell` per cell and `max_total` per period), the region level,
+    /// and the declared `corridors` (pairs of ISO3 codes; unknown codes are refused).
+    ///
+    /// # Errors
+    /// An unknown corridor code.
+    pub fn abel_sander(
+        analysis: &str,
+        d: &super::data::AbelSander,
+        max_cell: u64,
+        max_total: u64,
+        corridors: &[(&str, &str)],
+    ) -> Result<Self> {
+        let corridors = corridors
+            .iter()
+            .map(|&(o, t)| match (d.index(o), d.index(t)) {
+                (Some(a), Some(b)) => Ok((a, b)),
+                _ => Err(refuse(format!("unknown corridor {o}->{t}"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            analysis: analysis.to_string(),
+            nodes: d.countries.iter().map(|c| c.iso3.clone()).collect(),
+            periods: d.periods.clone(),
+            agencies: d
+                .agencies_by_region()
+                .into_iter()
+                .map(|(name, members)| AgencySpec {
+                    name,
+                    members,
+                    max_cell,
+                    max_total,
+                })
+                .collect(),
+            levels: vec![Level {
+                name: "region".into(),
+                names: d.regions.clone(),
+                grouping: d.region_of(),
+            }],
+            corridors,
+            stacked: false,
+        })
+    }
+
+    /// A study of the US state-to-state flows for the given year indices: one agency per
+    /// Census division, levels division (layout) and Census region, stacked inflow.
+    pub fn us_states(
+        analysis: &str,
+        u: &super::data::UsMigration,
+        years: &[usize],
+        max_cell: u64,
+        max_total: u64,
+    ) -> Self {
+        let (div_names, divisions) = u.divisions();
+        let (reg_names, regions) = u.regions();
+        Self {
+            analysis: analysis.to_string(),
+            nodes: u.states.iter().map(|s| s.name.clone()).collect(),
+            periods: years
+                .iter()
+                .filter_map(|&y| u.years.get(y).map(ToString::to_string))
+                .collect(),
+            agencies: (0..div_names.len())
+                .map(|g| AgencySpec {
+                    name: format!("division-{}", div_names[g]),
+                    members: (0..u.states.len()).filter(|&i| divisions[i] == g).collect(),
+                    max_cell,
+                    max_total,
+                })
+                .collect(),
+            levels: vec![
+                Level {
+                    name: "division".into(),
+                    names: div_names,
+                    grouping: divisions,
+                },
+                Level {
+                    name: "census_region".into(),
+                    names: reg_names,
+                    grouping: regions,
+                },
+            ],
+            corridors: Vec::new(),
+            stacked: true,
+        }
+    }
+
     /// Checks the agencies partition the nodes and the levels are well formed.
     ///
     /// # Errors
@@ -281,6 +368,49 @@ impl<Ct> Evaluation<Ct> {
     }
 }
 
+/// An encrypted origin × destination matrix of one period (or a stack of periods) in the
+/// study's [`MatrixLayout`]: `forward` packs `F`, `reverse` packs `Fᵀ` (module docs).
+#[derive(Clone, Debug)]
+pub struct FlowMatrix<Ct> {
+    /// Period label (or `a+b+…` for a stack).
+    pub period: String,
+    /// `F`, one ciphertext per layout ciphertext.
+    pub forward: Vec<Ct>,
+    /// `Fᵀ`.
+    pub reverse: Vec<Ct>,
+}
+
+impl<Ct: Clone> FlowMatrix<Ct> {
+    /// The homomorphic sum of the agencies' `(forward, reverse)` contributions.
+    ///
+    /// # Errors
+    /// No contributions; contributions of different sizes; backend errors.
+    pub fn sum<B: SlotBackend<Ct = Ct>>(
+        be: &B,
+        period: &str,
+        forward: &[&Vec<Ct>],
+        reverse: &[&Vec<Ct>],
+    ) -> Result<Self> {
+        Ok(Self {
+            period: period.to_string(),
+            forward: sum_cts(be, forward)?,
+            reverse: sum_cts(be, reverse)?,
+        })
+    }
+
+    /// The stack (cell-wise sum) of several periods' matrices; its counts are bounded by the
+    /// periods' bounds added ([`FlowSpec::count_bound`] with `stacked`).
+    ///
+    /// # Errors
+    /// No matrices; matrices of different sizes; backend errors.
+    pub fn stack<B: SlotBackend<Ct = Ct>>(be: &B, mats: &[Self]) -> Result<Self> {
+        let f: Vec<&Vec<Ct>> = mats.iter().map(|m| &m.forward).collect();
+        let r: Vec<&Vec<Ct>> = mats.iter().map(|m| &m.reverse).collect();
+        let names: Vec<&str> = mats.iter().map(|m| m.period.as_str()).collect();
+        Self::sum(be, &names.join("+"), &f, &r)
+    }
+}
+
 fn sum_cts<B: SlotBackend>(be: &B, parts: &[&Vec<B::Ct>]) -> Result<Vec<B::Ct>> {
     let mut acc = parts
         .first()
@@ -366,7 +496,7 @@ where
             *e = Some(run(p));
         }
     } else {
-        let done: Vec<Vec<(usize, Result<PeriodEval<B::Ct>>)>> = std::thread::scope(|sc| {
+        let done: Vec<Vec<Indexed<PeriodEval<B::Ct>>>> = std::thread::scope(|sc| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let run = &run;
@@ -455,6 +585,9 @@ struct PeriodEval<Ct> {
     outflow: Ct,
 }
 
+/// A period index and its evaluation.
+type Indexed<T> = (usize, Result<T>);
+
 type ByKey<'a, Ct> = BTreeMap<(usize, bool, usize), &'a Submission<Ct>>;
 
 /// Everything of period `p` that does not depend on another period, as transcript events.
@@ -472,9 +605,9 @@ fn period_eval<B: SlotBackend<Value = i64>>(
     let op = |ev: &mut Vec<Event<B::Ct>>, name: &str, params: String, cts: Vec<B::Ct>| {
         ev.push(Event::Op(name.to_string(), params, cts));
     };
-    let mut mats = Vec::new();
-    for rev in [false, true] {
-        let parts: Vec<&Vec<B::Ct>> = (0..spec.agencies.len())
+    let mut parts: [Vec<&Vec<B::Ct>>; 2] = [Vec::new(), Vec::new()];
+    for (k, rev) in [false, true].into_iter().enumerate() {
+        parts[k] = (0..spec.agencies.len())
             .map(|a| {
                 by.get(&(p, rev, a)).map(|s| &s.cts).ok_or_else(|| {
                     refuse(format!(
@@ -485,16 +618,21 @@ fn period_eval<B: SlotBackend<Value = i64>>(
                 })
             })
             .collect::<Result<_>>()?;
-        let m = sum_cts(be, &parts)?;
-        op(
-            &mut ev,
-            "sum_contributions",
-            contribution_label(pname, rev),
-            m.clone(),
-        );
-        mats.push(m);
     }
-    let (fwd, rev) = (&mats[0], &mats[1]);
+    let fm = FlowMatrix::sum(be, pname, &parts[0], &parts[1])?;
+    op(
+        &mut ev,
+        "sum_contributions",
+        contribution_label(pname, false),
+        fm.forward.clone(),
+    );
+    op(
+        &mut ev,
+        "sum_contributions",
+        contribution_label(pname, true),
+        fm.reverse.clone(),
+    );
+    let (fwd, rev) = (&fm.forward, &fm.reverse);
     let ffold = layout.fold(be, fwd)?;
     let rfold = layout.fold(be, rev)?;
     op(
@@ -890,4 +1028,176 @@ pub fn plan_rotations(spec: &FlowSpec, degree: usize, t: u64) -> Result<(Vec<usi
     }
     evaluate(&be, spec, t, &subs)?;
     Ok((be.counter().rotation_steps(), be.counter().used_row_swap()))
+}
+
+impl Contingency {
+    /// The cells (row-major) whose index along dimension `dim` is among `values`, others 0: an
+    /// agency's share of a table (e.g. the destination regions it holds).
+    ///
+    /// # Errors
+    /// `cells` of the wrong length; `dim` out of range.
+    pub fn slice(&self, cells: &[u64], dim: usize, values: &[usize]) -> Result<Vec<i64>> {
+        if cells.len() != self.cells() || dim >= self.dims.len() {
+            return Err(Error::LengthMismatch {
+                expected: self.cells(),
+                found: cells.len(),
+            });
+        }
+        let stride = self.stride(dim);
+        let size = self.dims[dim];
+        Ok(cells
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| {
+                if values.contains(&((k / stride) % size)) {
+                    i64::try_from(v).unwrap_or(i64::MAX)
+                } else {
+                    0
+                }
+            })
+            .collect())
+    }
+}
+
+/// A declared disaggregation: a contingency table contributed by agencies, and the marginals
+/// (sets of kept dimensions) to publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSpec {
+    /// Analysis identifier.
+    pub analysis: String,
+    /// Table name (submission label `table/{name}`).
+    pub name: String,
+    /// The table's dimensions.
+    pub table: Contingency,
+    /// Agencies `(name, declared maximum total of its cells)`.
+    pub agencies: Vec<(String, u64)>,
+    /// Marginals to publish: for each, which dimensions are kept.
+    pub marginals: Vec<Vec<bool>>,
+}
+
+impl TableSpec {
+    /// Submission label.
+    pub fn label(&self) -> String {
+        format!("table/{}", self.name)
+    }
+
+    /// Output name of marginal `keep`: `marginal/{name}/{kept dims joined by +, or total}`.
+    pub fn output_name(&self, keep: &[bool]) -> String {
+        let kept: Vec<&str> = self
+            .table
+            .names
+            .iter()
+            .zip(keep)
+            .filter(|(_, &k)| k)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let dims = if kept.is_empty() {
+            "total".to_string()
+        } else {
+            kept.join("+")
+        };
+        format!("marginal/{}/{dims}", self.name)
+    }
+}
+
+/// Sums the agencies' tables and declares the requested marginals (every value a sum of
+/// non-negative cells: refused unless `Σ max_total <= (t - 1)/2`).
+///
+/// # Errors
+/// The count bound; missing or duplicate submissions; a table larger than one row; backend
+/// errors.
+pub fn evaluate_marginals<B: SlotBackend<Value = i64>>(
+    be: &B,
+    spec: &TableSpec,
+    t: u64,
+    subs: &[Submission<B::Ct>],
+) -> Result<Evaluation<B::Ct>> {
+    let bound: u128 = spec.agencies.iter().map(|a| u128::from(a.1)).sum();
+    if bound > u128::from((t - 1) / 2) {
+        return Err(refuse(format!(
+            "declared maxima allow sums up to {bound}, more than t = {t} holds: use a larger t or smaller maxima"
+        )));
+    }
+    let start = be.counter().snapshot();
+    let params = format!(
+        "table={:?};agencies={:?};marginals={:?}",
+        spec.table, spec.agencies, spec.marginals
+    );
+    let mut tr = Transcript::begin(&spec.analysis, &be.describe(), &params);
+    let label = spec.label();
+    let mut seen = vec![false; spec.agencies.len()];
+    let mut acc: Option<B::Ct> = None;
+    for s in subs.iter().filter(|s| s.label == label) {
+        let a = spec
+            .agencies
+            .iter()
+            .position(|(n, _)| *n == s.agency)
+            .ok_or_else(|| refuse(format!("submission from unknown agency `{}`", s.agency)))?;
+        if std::mem::replace(&mut seen[a], true) || s.cts.len() != 1 {
+            return Err(refuse(format!(
+                "agency `{}`: one table submission of one ciphertext expected",
+                s.agency
+            )));
+        }
+        tr.submission(be, s)?;
+        acc = Some(match acc {
+            None => s.cts[0].clone(),
+            Some(x) => be.add(&x, &s.cts[0])?,
+        });
+    }
+    if let Some(a) = seen.iter().position(|s| !s) {
+        return Err(refuse(format!(
+            "missing table submission from `{}`",
+            spec.agencies[a].0
+        )));
+    }
+    let table = acc.ok_or_else(|| refuse("no table submissions"))?;
+    tr.operation(be, "sum_tables", &label, std::slice::from_ref(&table));
+    let mut outputs = Vec::new();
+    for keep in &spec.marginals {
+        let (ct, slots) = spec.table.marginal(be, &table, keep)?;
+        let name = spec.output_name(keep);
+        tr.operation(be, "marginal", &name, std::slice::from_ref(&ct));
+        let out = DeclaredOutput {
+            name,
+            cts: vec![ct],
+            slots: slots.into_iter().map(|s| (0, s)).collect(),
+        };
+        tr.output(be, &out);
+        outputs.push(out);
+    }
+    Ok(Evaluation {
+        transcript: tr,
+        outputs,
+        counts: be.counter().snapshot() - start,
+    })
+}
+
+/// A documented synthetic age × sex split of a `g × g` table of counts (the bundled data has
+/// none): age shares 0–14 20 %, 15–29 40 %, 30–44 25 %, 45+ 15 %; sex 52 % / 48 %; integer
+/// parts by largest remainder (ties to the lower index), so every split sums exactly to its
+/// cell. Returns the `g × g × 4 × 2` table row-major.
+pub fn synthetic_age_sex_split(cells: &[u64]) -> Vec<u64> {
+    fn split(total: u64, shares: &[u64]) -> Vec<u64> {
+        let sum: u64 = shares.iter().sum();
+        let mut parts: Vec<u64> = shares.iter().map(|s| total * s / sum).collect();
+        let mut rem: Vec<(u64, usize)> = shares
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((total * s) % sum, i))
+            .collect();
+        rem.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let short = total - parts.iter().sum::<u64>();
+        for &(_, i) in rem.iter().take(usize::try_from(short).unwrap_or(0)) {
+            parts[i] += 1;
+        }
+        parts
+    }
+    let mut out = Vec::with_capacity(cells.len() * 8);
+    for &c in cells {
+        for a in split(c, &[20, 40, 25, 15]) {
+            out.extend(split(a, &[52, 48]));
+        }
+    }
+    out
 }

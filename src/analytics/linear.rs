@@ -552,3 +552,130 @@ pub fn group_vector_sums<B: SlotBackend>(
         .ok_or_else(|| refuse("empty grouping"))?;
     Ok((out, cols.iter().map(|&(c0, _)| c0).collect()))
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss
+)]
+mod tests {
+    use super::*;
+    use crate::analytics::backend::{PlainCt, PlainInt};
+
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, m: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % m
+        }
+    }
+
+    #[test]
+    fn segment_sums_match_naive() {
+        let be = PlainInt::new(512, 2, 1 << 40).unwrap();
+        let mut g = Lcg(3);
+        let x: Vec<i64> = (0..512).map(|_| g.next(1000) as i64).collect();
+        let ct = PlainCt(x.clone());
+        for stride in [1usize, 3, 17] {
+            let mut segs = Vec::new();
+            let mut used = vec![false; 512];
+            for _ in 0..12 {
+                let row = g.next(2) as usize * 256;
+                let len = 1 + g.next(9) as usize;
+                let span = (len - 1) * stride;
+                if span >= 256 {
+                    continue;
+                }
+                let start = row + g.next((256 - span) as u64) as usize;
+                if std::mem::replace(&mut used[start], true) {
+                    continue;
+                }
+                segs.push(Segment { ct: 0, start, len });
+            }
+            let out = segment_sums(&be, std::slice::from_ref(&ct), stride, &segs).unwrap();
+            let out = out[0].as_ref().unwrap();
+            for s in &segs {
+                let want: i64 = (0..s.len).map(|j| x[s.start + j * stride]).sum();
+                assert_eq!(out.0[s.start], want, "stride {stride} {s:?}");
+            }
+            for (p, &v) in out.0.iter().enumerate() {
+                if !used[p] {
+                    assert_eq!(v, 0, "slot {p} not masked");
+                }
+            }
+        }
+        let bad = [Segment {
+            ct: 0,
+            start: 250,
+            len: 10,
+        }];
+        assert!(segment_sums(&be, std::slice::from_ref(&ct), 1, &bad).is_err());
+    }
+
+    #[test]
+    fn layout_sums_match_naive_for_random_groupings() {
+        let mut g = Lcg(11);
+        for case in 0..6 {
+            let n = 20 + g.next(40) as usize;
+            let groups_n = 2 + g.next(6) as usize;
+            let mut groups: Vec<usize> = (0..n).map(|i| i % groups_n).collect();
+            for i in (1..n).rev() {
+                groups.swap(i, g.next(i as u64 + 1) as usize);
+            }
+            let be = PlainInt::new(4096, 2, 1 << 40).unwrap();
+            let layout = MatrixLayout::new(&groups, 4096, 2048).unwrap();
+            assert!(matches!(
+                MatrixLayout::new(&groups, 64, 32),
+                Err(Error::Analytics { .. })
+            ));
+            let m: Vec<i64> = (0..n * n).map(|_| g.next(50) as i64).collect();
+            let mut seen = std::collections::BTreeSet::new();
+            for o in 0..n {
+                for d in 0..n {
+                    assert!(
+                        seen.insert(layout.cell(o, d)),
+                        "case {case}: two cells share a slot"
+                    );
+                }
+            }
+            let cts: Vec<PlainCt<i64>> = layout
+                .pack(|o, d| m[o * n + d])
+                .into_iter()
+                .map(PlainCt)
+                .collect();
+            let folded = layout.fold(&be, &cts).unwrap();
+            let cols = layout.column_sums(&be, &folded).unwrap();
+            for d in 0..n {
+                let want: i64 = (0..n).map(|o| m[o * n + d]).sum();
+                assert_eq!(cols.0[layout.column(d)], want);
+            }
+            // the layout's own groups, and a coarser grouping (pairs of groups)
+            for grouping in [groups.clone(), groups.iter().map(|&x| x / 2).collect()] {
+                let gn = grouping.iter().max().unwrap() + 1;
+                let (ct, slots) = layout.group_sums(&be, &folded, &grouping).unwrap();
+                for h in 0..gn {
+                    for k in 0..gn {
+                        let want: i64 = (0..n)
+                            .flat_map(|o| (0..n).map(move |d| (o, d)))
+                            .filter(|&(o, d)| grouping[o] == h && grouping[d] == k)
+                            .map(|(o, d)| m[o * n + d])
+                            .sum();
+                        assert_eq!(ct.0[slots[h * gn + k]], want, "case {case}");
+                    }
+                }
+            }
+            // a grouping that cuts a layout group is refused
+            if groups.iter().filter(|&&x| x == 0).count() > 1 {
+                let mut cut = groups.clone();
+                let first = cut.iter().position(|&x| x == 0).unwrap();
+                cut[first] = groups_n;
+                assert!(layout.group_sums(&be, &folded, &cut).is_err());
+            }
+        }
+    }
+}

@@ -12,6 +12,10 @@
 //! Anyone with the submissions can re-execute the evaluation and compare transcripts bit for
 //! bit (evaluation is deterministic).
 //!
+//! Masking is exact in BFV; in CKKS the undeclared slots of an output hold approximation
+//! noise of the order of the scheme's error (not exact zeros), which the smudging noise of
+//! collective decryption covers.
+//!
 //! The schemes have no bootstrapping: each analysis states its depth and, where an algorithm
 //! needs more, the intermediate aggregates it decrypts (listed in each module's docs).
 //!
@@ -38,6 +42,6 @@ pub use backend::{
     CkksSecretKeyDecryptor, Decryptor, Encryptor, OpCounter, OpCounts, PlainCt, PlainInt,
     PlainReal, SlotBackend, SlotValue,
 };
-pub use flows::Evaluation;
+pub use flows::{Evaluation, FlowMatrix};
 pub use linear::{MatrixLayout, Segment, SlotRef};
 pub use transcript::{open_output, DeclaredOutput, Entry, Submission, Transcript};

@@ -111,6 +111,46 @@ pub enum StatOutput {
 }
 
 impl StatsSpec {
+    /// The study of net migration rates in Abel–Sander period `p` against WDI indicators of
+    /// the period's first year: population for the rates, ln GDP per capita (PPP) as the
+    /// covariate, regressors ln GDP per capita and `regressors` (raw values), one agency per
+    /// region.
+    pub fn abel_sander_wdi(
+        analysis: &str,
+        d: &super::data::AbelSander,
+        w: &super::data::Wdi,
+        p: usize,
+        regressors: &[super::data::Indicator],
+        variance_interval: (f64, f64),
+    ) -> Self {
+        use super::data::Indicator;
+        let year = d.period_start(p);
+        let ind = |k: Indicator| -> Vec<Option<f64>> {
+            d.countries
+                .iter()
+                .map(|c| w.get(&c.iso3, year, k))
+                .collect()
+        };
+        let lngdp: Vec<Option<f64>> = ind(Indicator::GdpPerCapitaPpp)
+            .into_iter()
+            .map(|x| x.filter(|&v| v > 0.0).map(f64::ln))
+            .collect();
+        let mut regs = vec![(format!("ln_gdp_pc_{year}"), lngdp.clone())];
+        for &k in regressors {
+            regs.push((format!("{}_{year}", k.column()), ind(k)));
+        }
+        Self {
+            analysis: analysis.to_string(),
+            label: d.periods.get(p).cloned().unwrap_or_default(),
+            n: d.n(),
+            agencies: d.agencies_by_region(),
+            population: ind(Indicator::Population),
+            covariate: lngdp,
+            regressors: regs,
+            variance_interval,
+        }
+    }
+
     /// Block width `W`: the next power of two `>= n`.
     pub fn width(&self) -> usize {
         self.n.next_power_of_two()
@@ -984,6 +1024,75 @@ impl KMeans {
         self.init.len()
     }
 
+    /// Submission label and output name of round `r` (from 1).
+    pub fn round_label(r: usize) -> String {
+        format!("kmeans/round{r}")
+    }
+
+    /// Opens the transcript of a run on `be` (the public parameters and initialisation).
+    pub fn begin<B: SlotBackend>(&self, be: &B) -> Transcript {
+        let params = format!(
+            "k={};features={};rounds={};init={:?}",
+            self.k(),
+            self.features,
+            self.rounds,
+            self.init
+        );
+        Transcript::begin(&self.analysis, &be.describe(), &params)
+    }
+
+    /// The node's part of round `round`: records the agencies' submissions, adds them and
+    /// declares the sum (the only value decrypted this round).
+    ///
+    /// # Errors
+    /// Missing, duplicate or unknown submissions; backend errors.
+    pub fn evaluate_round<B: SlotBackend<Value = f64>>(
+        &self,
+        be: &B,
+        tr: &mut Transcript,
+        round: usize,
+        subs: &[Submission<B::Ct>],
+    ) -> Result<DeclaredOutput<B::Ct>> {
+        let (k, f) = (self.k(), self.features);
+        let label = Self::round_label(round);
+        let sum = sum_submissions(be, tr, &self.agencies, &label, subs)?
+            .ok_or_else(|| refuse("no k-means submissions"))?;
+        tr.operation(be, "kmeans_sum", &label, std::slice::from_ref(&sum));
+        let out = DeclaredOutput {
+            name: label,
+            cts: vec![sum],
+            slots: (0..k * f + k).map(|s| (0, s)).collect(),
+        };
+        tr.output(be, &out);
+        Ok(out)
+    }
+
+    /// The next centroids and the cluster sizes from a round's decrypted output (an empty
+    /// cluster keeps its centroid).
+    ///
+    /// # Errors
+    /// An output of the wrong length.
+    pub fn update(&self, centroids: &[Vec<f64>], out: &[f64]) -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
+        let (k, f) = (self.k(), self.features);
+        if out.len() != k * f + k || centroids.len() != k {
+            return Err(Error::LengthMismatch {
+                expected: k * f + k,
+                found: out.len(),
+            });
+        }
+        let sizes = out[k * f..].to_vec();
+        let next = (0..k)
+            .map(|j| {
+                if sizes[j] > 0.5 {
+                    (0..f).map(|q| out[j * f + q] / sizes[j]).collect()
+                } else {
+                    centroids[j].clone()
+                }
+            })
+            .collect();
+        Ok((next, sizes))
+    }
+
     /// An agency's round contribution: per cluster the sum of its members' profiles at
     /// `j·features`, then the counts at `k·features + j`; and its members' assignments.
     ///
@@ -1052,17 +1161,13 @@ impl KMeans {
             return Err(refuse("the cluster sums do not fit the slots"));
         }
         let start = be.counter().snapshot();
-        let params = format!(
-            "k={k};features={f};rounds={};init={:?}",
-            self.rounds, self.init
-        );
-        let mut tr = Transcript::begin(&self.analysis, &be.describe(), &params);
+        let mut tr = self.begin(be);
         let mut centroids = self.init.clone();
         let mut all_c = vec![centroids.clone()];
         let mut all_s = Vec::new();
         let mut assignments = vec![None; profiles.len()];
         for round in 1..=self.rounds {
-            let label = format!("kmeans/round{round}");
+            let label = Self::round_label(round);
             let mut subs = Vec::new();
             for (a, key) in keys.iter().enumerate() {
                 let (v, assigned) = self.contribution(a, profiles, &centroids)?;
@@ -1079,22 +1184,10 @@ impl KMeans {
                     key,
                 ));
             }
-            let sum = sum_submissions(be, &mut tr, &self.agencies, &label, &subs)?
-                .ok_or_else(|| refuse("no k-means submissions"))?;
-            tr.operation(be, "kmeans_sum", &label, std::slice::from_ref(&sum));
-            let out = DeclaredOutput {
-                name: label.clone(),
-                cts: vec![sum],
-                slots: (0..k * f + k).map(|s| (0, s)).collect(),
-            };
-            tr.output(be, &out);
+            let out = self.evaluate_round(be, &mut tr, round, &subs)?;
             let v = open_output(be, dec, &tr, &out)?;
-            let sizes: Vec<f64> = v[k * f..].to_vec();
-            for j in 0..k {
-                if sizes[j] > 0.5 {
-                    centroids[j] = (0..f).map(|q| v[j * f + q] / sizes[j]).collect();
-                }
-            }
+            let (next, sizes) = self.update(&centroids, &v)?;
+            centroids = next;
             all_c.push(centroids.clone());
             all_s.push(sizes);
         }

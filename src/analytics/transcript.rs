@@ -12,6 +12,14 @@
 //! and the final head bit for bit ([`Transcript::same_as`]); before releasing a decryption
 //! share, a party checks [`Transcript::authorises`]: the ciphertext is a declared output of a
 //! transcript whose chain and signatures verify.
+//!
+//! `authorises` alone only proves that the node *declared* the ciphertext an output; a chain
+//! can be fabricated by whoever holds the submissions. A party that does not trust the node
+//! therefore re-executes the declared analysis from the signed submissions first (the
+//! `verify` functions of [`flows`](super::flows), [`graph`](super::graph) and
+//! [`stats`](super::stats), at the cost of one evaluation) and checks that the `Begin` entry
+//! names the analysis and public parameters it agreed to; only then is every output of the
+//! transcript the result of the declared computation.
 
 use super::backend::SlotBackend;
 use super::linear::SlotRef;
