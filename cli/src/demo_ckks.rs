@@ -93,7 +93,10 @@ fn keep<T>(
 ) -> Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.to_string().contains("withheld") => {
+        Err(e)
+            if e.to_string().contains("withheld")
+                || e.to_string().contains("bits of precision") =>
+        {
             withheld.push((what.to_owned(), e.to_string()));
             Ok(None)
         }
