@@ -35,6 +35,36 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
+    write_atomic_mode(path, 0o644, fill)
+}
+
+/// Writes a secret (an agency's key seed or signing key) atomically, readable by its owner
+/// only (mode 0600 on Unix).
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_mode(path, 0o600, |w| {
+        w.write_all(bytes)?;
+        Ok(())
+    })
+}
+
+fn create(tmp: &Path, mode: u32) -> std::io::Result<fs::File> {
+    let mut o = fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(mode);
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    o.open(tmp)
+}
+
+fn write_atomic_mode(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             fs::create_dir_all(parent)
@@ -44,7 +74,7 @@ pub fn write_atomic_with(
     let tmp = temp_path(path);
     let result = (|| -> Result<()> {
         let file =
-            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+            create(&tmp, mode).with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut w = std::io::BufWriter::new(file);
         fill(&mut w)?;
         let file = w
@@ -94,6 +124,20 @@ mod tests {
         assert_eq!(leftovers.len(), 1);
         write_atomic(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mfhe-fsio-private-{}", std::process::id()));
+        let path = dir.join("secret.seed");
+        write_private(&path, &[1; 32]).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

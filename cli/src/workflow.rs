@@ -161,8 +161,8 @@ impl Private {
         OsRng.fill_bytes(seed.as_mut());
         let mut sk = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(sk.as_mut());
-        fsio::write_atomic(&dir.join("signing.key"), sk.as_ref())?;
-        fsio::write_atomic(&dir.join("secret.seed"), seed.as_ref())?;
+        fsio::write_private(&dir.join("signing.key"), sk.as_ref())?;
+        fsio::write_private(&dir.join("secret.seed"), seed.as_ref())?;
         Self::open(dir)
     }
 
