@@ -58,7 +58,7 @@ pub fn flow_spec(study: &Study) -> FlowSpec {
             grouping: study.country_region.clone(),
         }],
         corridors: study.corridors.clone(),
-        stacked: true,
+        stacked: study.periods.len() > 1,
     }
 }
 
