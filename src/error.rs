@@ -333,7 +333,6 @@ pub enum WireError {
     },
 }
 
-
 /// Why a CKKS operation was refused. Scales are given as `log2(scale)`; every field is public
 /// metadata of the ciphertexts (never a slot value).
 #[derive(Clone, Copy, Debug)]
