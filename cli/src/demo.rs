@@ -220,7 +220,10 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
     let be = BfvBackend::new(&params, galois, None);
     let spec = engine::flow_spec(&study);
     let eval = st.run(
-        "computation node: declared flow analysis (BFV, 4 periods)",
+        &format!(
+            "computation node: declared flow analysis (BFV, {} periods)",
+            study.periods.len()
+        ),
         || {
             Ok(flows::evaluate(
                 &be,
