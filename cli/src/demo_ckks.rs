@@ -94,8 +94,9 @@ fn keep<T>(
     match r {
         Ok(v) => Ok(Some(v)),
         Err(e)
-            if e.to_string().contains("withheld")
-                || e.to_string().contains("bits of precision") =>
+            if ["withheld", "bits of precision", "smudging noise needs"]
+                .iter()
+                .any(|m| e.to_string().contains(m)) =>
         {
             withheld.push((what.to_owned(), e.to_string()));
             Ok(None)
