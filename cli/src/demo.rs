@@ -386,15 +386,16 @@ pub fn run(opts: &Options<'_>) -> Result<Results> {
         results.decryptions.iter().map(|d| d.ciphertexts).sum::<usize>()
     );
     println!("  {}", kinds.join(", "));
-    println!(
-        "  agencies: {}",
-        study
-            .agencies
-            .iter()
-            .map(|a| a.spec.id.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let ids: Vec<&str> = study.agencies.iter().map(|a| a.spec.id.as_str()).collect();
+    if ids.len() <= 12 {
+        println!("  agencies: {}", ids.join(", "));
+    } else {
+        println!(
+            "  agencies: {}, … ({} in all)",
+            ids[..8].join(", "),
+            ids.len()
+        );
+    }
     for (what, why) in &results.withheld {
         println!("  withheld: {what} ({why})");
     }
