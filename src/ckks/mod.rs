@@ -69,5 +69,5 @@ pub use encrypt::{
     decrypt, decrypt_decode_public, encrypt, encrypt_symmetric, GaloisKeys, PublicKey,
 };
 pub use evaluator::{Evaluator, SCALE_TOLERANCE};
-pub use params::{Parameters, ParametersBuilder, Preset};
+pub use params::{Parameters, ParametersBuilder, Preset, MAX_SCALE_BITS, MAX_SCALE_PRIMES};
 pub use polyeval::{chebyshev_coefficients, Interval};
