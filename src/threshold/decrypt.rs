@@ -30,9 +30,12 @@
 //! # CKKS precision
 //! The smudging is about `λ + log2 N` bits above the ciphertext noise, and CKKS's noise sits
 //! right below the scale: after a threshold decryption the precision is roughly the fresh
-//! precision minus `λ + log2 N + log2 n` bits, negative for `λ = 40` at scales `2^40`–`2^50`
-//! (see `docs/THRESHOLD.md` for the measured figures). [`CkksDecryption::estimated_precision_bits`]
-//! gives the public estimate before anyone releases a share.
+//! precision minus `λ + log2 N + log2 n` bits, negative for `λ = 40` at scales `2^40`–`2^50`.
+//! The smudging width does not grow with the scale, so the composite-scaling presets
+//! ([`ckks::Preset::N32768Depth5Scale104`], [`ckks::Preset::N16384Depth2Scale100`]) keep
+//! 20–25 bits at `λ = 40` for 3–10 parties (see `docs/THRESHOLD.md` for the measured figures).
+//! [`CkksDecryption::estimated_precision_bits`] gives the public estimate before anyone
+//! releases a share.
 
 use super::common::{
     c1_digest, check_headers, check_q, ActiveSet, ProtocolKind, ShareHeader, Stream,
