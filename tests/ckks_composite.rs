@@ -194,6 +194,24 @@ fn n32768_depth5_scale104_operations() {
         ev.rescale(&ct),
         Err(Error::Ckks(CkksError::LevelExhausted { level: 2, .. }))
     ));
+    // Polynomial evaluation (degree 7, depth 4) against the same Chebyshev series in f64.
+    let iv = ckks::Interval::new(-1.0, 1.0).unwrap();
+    let coeffs = ckks::chebyshev_coefficients(f64::exp, iv, 7).unwrap();
+    let p = ev.evaluate_chebyshev(&ca, &coeffs, iv, &rlk).unwrap();
+    let want: Vec<f64> = a
+        .iter()
+        .map(|&x| {
+            let (mut t0, mut t1, mut sum) = (1.0, x, coeffs[0] + coeffs[1] * x);
+            for c in &coeffs[2..] {
+                let t2 = 2.0 * x * t1 - t0;
+                sum += c * t2;
+                (t0, t1) = (t1, t2);
+            }
+            sum
+        })
+        .collect();
+    check("Chebyshev degree 7", &want, &p);
+    assert!(params.depth_left(p.level()) <= 1);
     // Squares at a lower level, then values too large for the level.
     let sq = ev
         .rescale(&ev.relinearize(&ev.square(&c).unwrap(), &rlk).unwrap())
