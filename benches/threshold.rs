@@ -3,6 +3,7 @@
 //! 3 and 10 parties. Ids: `threshold/{scheme}/{op}/{parties}`. Each iteration uses fresh share
 //! logs (a party never shares twice for one input), which is part of what is measured.
 //! Message sizes are printed once (bit-packed residues, seeds for the CRS parts).
+//! `MIGRATIONFHE_BENCH_CPU_TIME=1` measures the thread's CPU time instead of wall time.
 
 #![allow(
     missing_docs,
@@ -11,7 +12,8 @@
     clippy::cast_precision_loss
 )]
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::Measurement;
+use criterion::{black_box, BatchSize, Criterion};
 use migrationfhe::bfv;
 use migrationfhe::ckks;
 use migrationfhe::rlwe::RlweParams;
@@ -65,7 +67,7 @@ fn poly_bits(moduli: &[u64], n: usize) -> f64 {
         * n as f64
 }
 
-fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
+fn keygen_benches<M: Measurement>(c: &mut Criterion<M>, scheme: &str, s: &Setup) {
     let p = &s.params;
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let parties = s.secrets.len();
@@ -192,7 +194,7 @@ fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
     g.finish();
 }
 
-fn ckks_benches(c: &mut Criterion) {
+fn ckks_benches<M: Measurement>(c: &mut Criterion<M>) {
     let params = ckks::Parameters::preset(ckks::Preset::N16384Depth5Scale40).unwrap();
     for parties in [3u32, 10] {
         let s = setup(params.rlwe(), parties);
@@ -287,7 +289,7 @@ fn ckks_benches(c: &mut Criterion) {
     }
 }
 
-fn bfv_benches(c: &mut Criterion) {
+fn bfv_benches<M: Measurement>(c: &mut Criterion<M>) {
     let params = bfv::Parameters::n16384_logq438_t20bit().unwrap();
     for parties in [3u32, 10] {
         let s = setup(params.ring(), parties);
@@ -360,5 +362,23 @@ fn bfv_benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, ckks_benches, bfv_benches);
-criterion_main!(benches);
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+/// Wall time by default; the thread's CPU time with `MIGRATIONFHE_BENCH_CPU_TIME=1` (for a
+/// shared, oversubscribed machine, see `support/cpu_time.rs`).
+fn main() {
+    if cpu_time::requested() {
+        let mut c = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        ckks_benches(&mut c);
+        bfv_benches(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().configure_from_args();
+        ckks_benches(&mut c);
+        bfv_benches(&mut c);
+        c.final_summary();
+    }
+}
