@@ -142,20 +142,20 @@ fn keygen_benches<M: Measurement>(c: &mut Criterion<M>, scheme: &str, s: &Setup)
                 (agg, k)
             })
         });
-        // Message sizes (bit-packed residues).
-        let n = p.degree();
-        let q = p.q_moduli();
-        let mut qp = q.clone();
-        qp.extend(p.p_moduli());
-        let digits = r1[0].header.kind.code(); // touch the header (kept public)
-        let _ = digits;
-        let d = p.dnum();
+        // Message sizes: the encoded wire frames (bit-packed residues, no CRS parts).
+        let pk_share = a0
+            .public_key_share(&inst_pk, &mut InMemoryShareLogForTesting::new(), &mut rng)
+            .unwrap();
+        let gal_share = a0
+            .galois_key_share(&inst_g, 5, &mut InMemoryShareLogForTesting::new(), &mut rng)
+            .unwrap();
+        let len = |b: Vec<u8>| mib(8.0 * b.len() as f64);
         eprintln!(
             "sizes {scheme}: pk share {:.3} MiB, relin round 1 {:.3} MiB, round 2 {:.3} MiB, Galois share {:.3} MiB",
-            mib(poly_bits(&q, n)),
-            mib(2.0 * d as f64 * poly_bits(&qp, n)),
-            mib(d as f64 * poly_bits(&qp, n)),
-            mib(d as f64 * poly_bits(&qp, n)),
+            len(pk_share.to_bytes(p).unwrap()),
+            len(r1[0].to_bytes(p).unwrap()),
+            len(r2[0].to_bytes(p).unwrap()),
+            len(gal_share.to_bytes(p).unwrap()),
         );
     }
     // One rotation key for all parties (shares + aggregation).

@@ -2,7 +2,6 @@
 //! the polynomial helpers every protocol uses.
 
 use crate::error::{Error, Result, ThresholdError};
-use crate::math::arith::lift_small;
 use crate::math::modulus::Modulus;
 use crate::math::poly::{Coeff, Context, Ntt, Poly};
 use crate::math::sampling::{ternary, uniform_poly, Domain};
@@ -708,13 +707,17 @@ pub(crate) fn cbd(rng: &mut Stream, n: usize) -> zeroize::Zeroizing<Vec<i64>> {
     out
 }
 
-/// Small signed coefficients (`|x| <= 64`) over the first `level` primes of `ctx`, NTT form
-/// (the residues through the vectorised, branch-free `math::arith::lift_small`).
+/// Small signed coefficients (`|x| <= 64`) over the first `level` primes of `ctx`, NTT form.
+/// Residues branch-free (`x + (q & sign_mask(x))`), written once into uninitialised capacity.
 pub(crate) fn small_q(ctx: &Arc<Context>, level: usize, c: &[i64]) -> Poly<Ntt> {
-    let n = ctx.degree();
-    let mut q = vec![0u64; level * n];
-    for (limb, m) in q.chunks_exact_mut(n).zip(&ctx.moduli()[..level]) {
-        lift_small(limb, c, m.value());
+    let mut q = Vec::with_capacity(level * ctx.degree());
+    for m in &ctx.moduli()[..level] {
+        let qv = m.value();
+        q.extend(c.iter().map(|&x| {
+            #[allow(clippy::cast_sign_loss)]
+            let (v, s) = (x as u64, (x >> 63) as u64);
+            v.wrapping_add(qv & s)
+        }));
     }
     Poly::<Coeff>::from_raw(ctx, level, q).into_ntt()
 }
