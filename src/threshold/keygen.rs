@@ -439,23 +439,9 @@ pub trait KeyGenShare: sealed::Sealed {
         params: &RlweParams,
         f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
     ) -> Result<()>;
-    /// Zero accumulators, one per polynomial of a share.
-    #[doc(hidden)]
-    fn zero_parts(params: &RlweParams) -> Vec<Poly<Ntt>>;
     /// The output from the summed polynomials.
     #[doc(hidden)]
     fn build(crp: &Crp, set: &ActiveSet, tag: u64, parts: Vec<Poly<Ntt>>) -> Result<Self::Output>;
-}
-
-fn zero_qp_parts(params: &RlweParams, polys: usize) -> Vec<Poly<Ntt>> {
-    (0..polys)
-        .flat_map(|_| {
-            [
-                Poly::<Ntt>::zero(params.ctx_q()),
-                Poly::<Ntt>::zero(params.ctx_p()),
-            ]
-        })
-        .collect()
 }
 
 fn qp_parts(parts: Vec<Poly<Ntt>>) -> Vec<PolyQP> {
@@ -481,10 +467,6 @@ fn visit_digits(
     Ok(())
 }
 
-fn dnum(params: &RlweParams) -> usize {
-    params.digits_at(params.max_level()).len()
-}
-
 impl KeyGenShare for PublicKeyShare {
     type Output = PublicKey;
     const KIND: ProtocolKind = ProtocolKind::PublicKey;
@@ -502,9 +484,6 @@ impl KeyGenShare for PublicKeyShare {
             return Err(Error::ContextMismatch);
         }
         f(0, &self.b)
-    }
-    fn zero_parts(params: &RlweParams) -> Vec<Poly<Ntt>> {
-        vec![Poly::<Ntt>::zero(params.ctx_q())]
     }
     fn build(crp: &Crp, _: &ActiveSet, _: u64, mut parts: Vec<Poly<Ntt>>) -> Result<PublicKey> {
         let b = parts.pop().ok_or(Error::ContextMismatch)?;
@@ -534,9 +513,6 @@ impl KeyGenShare for GaloisKeyShare {
         odd_element(params, self.element)?;
         visit_digits(params, &self.digits, 0, f)
     }
-    fn zero_parts(params: &RlweParams) -> Vec<Poly<Ntt>> {
-        zero_qp_parts(params, dnum(params))
-    }
     fn build(crp: &Crp, _: &ActiveSet, tag: u64, parts: Vec<Poly<Ntt>>) -> Result<GaloisKey> {
         Ok(GaloisKey {
             element: tag,
@@ -562,9 +538,6 @@ impl KeyGenShare for RelinRound1Share {
         let k = 2 * self.h0.len();
         f(k, &self.h1.q)?;
         f(k + 1, &self.h1.p)
-    }
-    fn zero_parts(params: &RlweParams) -> Vec<Poly<Ntt>> {
-        zero_qp_parts(params, dnum(params) + 1)
     }
     fn build(
         crp: &Crp,
@@ -600,9 +573,6 @@ impl KeyGenShare for RelinRound2Share {
         f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
     ) -> Result<()> {
         visit_digits(params, &self.b, 0, f)
-    }
-    fn zero_parts(params: &RlweParams) -> Vec<Poly<Ntt>> {
-        zero_qp_parts(params, dnum(params))
     }
     fn build(
         crp: &Crp,
@@ -652,7 +622,7 @@ impl<'a, S: KeyGenShare> KeyAggregator<'a, S> {
             seen: vec![false; set.len()],
             count: 0,
             tag: None,
-            parts: S::zero_parts(params),
+            parts: Vec::new(),
             _share: core::marker::PhantomData,
         })
     }
@@ -686,16 +656,28 @@ impl<'a, S: KeyGenShare> KeyAggregator<'a, S> {
         if self.tag.is_some_and(|t| t != share.tag()) {
             return Err(ThresholdError::WrongInstance.into());
         }
-        // Shape first (no partial sums), then the sum.
-        share.for_each_poly(self.params, &mut |k, p| {
-            let acc = self.parts.get(k).ok_or(Error::ContextMismatch)?;
-            if acc.limbs() != p.limbs() {
-                return Err(Error::ContextMismatch);
-            }
-            Ok(())
-        })?;
-        let parts = &mut self.parts;
-        share.for_each_poly(self.params, &mut |k, p| parts[k].add_assign(p))?;
+        if self.parts.is_empty() {
+            // The first share (its shape checked by the visit) starts the sum: a copy, not a
+            // zero-filled accumulator (fresh zero pages cost a page fault each).
+            let mut first = Vec::new();
+            share.for_each_poly(self.params, &mut |k, p| {
+                debug_assert_eq!(k, first.len());
+                first.push(p.clone());
+                Ok(())
+            })?;
+            self.parts = first;
+        } else {
+            // Shape first (no partial sums), then the sum.
+            share.for_each_poly(self.params, &mut |k, p| {
+                let acc = self.parts.get(k).ok_or(Error::ContextMismatch)?;
+                if acc.limbs() != p.limbs() {
+                    return Err(Error::ContextMismatch);
+                }
+                Ok(())
+            })?;
+            let parts = &mut self.parts;
+            share.for_each_poly(self.params, &mut |k, p| parts[k].add_assign(p))?;
+        }
         self.seen[idx] = true;
         self.count += 1;
         self.tag = Some(share.tag());
