@@ -2,6 +2,7 @@
 //! the polynomial helpers every protocol uses.
 
 use crate::error::{Error, Result, ThresholdError};
+use crate::math::arith;
 use crate::math::modulus::Modulus;
 use crate::math::poly::{Coeff, Context, Ntt, Poly};
 use crate::math::sampling::{ternary, uniform_poly, Domain};
@@ -838,7 +839,9 @@ pub(crate) fn crp_relin_common(params: &RlweParams, seed: &[u8; 32]) -> Result<P
 }
 
 /// `b += P·T_j·x` for digit `j = (start, end)`: `P·x` on the primes of the digit (NTT form,
-/// `x` over all of `Q`), nothing elsewhere (the gadget of the hybrid key).
+/// `x` over all of `Q`), nothing elsewhere (the gadget of the hybrid key). Vectorised (Shoup
+/// product by the constant `P mod q_i`, then a modular add); the scratch limb is wiped (it
+/// holds a multiple of the secret).
 pub(crate) fn add_gadget(
     params: &RlweParams,
     b: &mut Poly<Ntt>,
@@ -850,16 +853,14 @@ pub(crate) fn add_gadget(
     let p_mod_q = params.p_mod_q();
     let xs = x.residues();
     let bq = b.residues_mut();
+    let mut tmp = zeroize::Zeroizing::new(Vec::with_capacity(n));
     for i in start..end {
         let q = &moduli[i];
         let w = p_mod_q[i];
-        let ws = q.shoup(w);
-        for (y, &v) in bq[i * n..(i + 1) * n]
-            .iter_mut()
-            .zip(&xs[i * n..(i + 1) * n])
-        {
-            *y = q.add(*y, q.mul_shoup(v, w, ws));
-        }
+        tmp.clear();
+        tmp.extend_from_slice(&xs[i * n..(i + 1) * n]);
+        arith::mul_scalar_assign(&mut tmp, w, q.shoup(w), q.value());
+        arith::add_assign(&mut bq[i * n..(i + 1) * n], &tmp, q.value());
     }
 }
 
