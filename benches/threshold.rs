@@ -2,7 +2,7 @@
 //! CKKS N = 2^14 (`n16384_depth5_scale40`, log Q 260) and BFV N = 2^14 (`n16384_logq438_t20bit`),
 //! 3 and 10 parties. Ids: `threshold/{scheme}/{op}/{parties}`. Each iteration uses fresh share
 //! logs (a party never shares twice for one input), which is part of what is measured.
-//! Message sizes are printed once (bit-packed residues, seeds for the CRS parts).
+//! Message sizes are printed once: the encoded wire frames (bit-packed residues, no CRS parts).
 //! `MIGRATIONFHE_BENCH_CPU_TIME=1` measures the thread's CPU time instead of wall time.
 
 #![allow(
