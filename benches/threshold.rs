@@ -2,7 +2,8 @@
 //! CKKS N = 2^14 (`n16384_depth5_scale40`, log Q 260) and BFV N = 2^14 (`n16384_logq438_t20bit`),
 //! 3 and 10 parties. Ids: `threshold/{scheme}/{op}/{parties}`. Each iteration uses fresh share
 //! logs (a party never shares twice for one input), which is part of what is measured.
-//! Message sizes are printed once (bit-packed residues, seeds for the CRS parts).
+//! Message sizes are printed once: the encoded wire frames (bit-packed residues, no CRS parts).
+//! `MIGRATIONFHE_BENCH_CPU_TIME=1` measures the thread's CPU time instead of wall time.
 
 #![allow(
     missing_docs,
@@ -11,7 +12,8 @@
     clippy::cast_precision_loss
 )]
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::measurement::Measurement;
+use criterion::{black_box, BatchSize, Criterion};
 use migrationfhe::bfv;
 use migrationfhe::ckks;
 use migrationfhe::rlwe::RlweParams;
@@ -65,7 +67,7 @@ fn poly_bits(moduli: &[u64], n: usize) -> f64 {
         * n as f64
 }
 
-fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
+fn keygen_benches<M: Measurement>(c: &mut Criterion<M>, scheme: &str, s: &Setup) {
     let p = &s.params;
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let parties = s.secrets.len();
@@ -140,20 +142,20 @@ fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
                 (agg, k)
             })
         });
-        // Message sizes (bit-packed residues).
-        let n = p.degree();
-        let q = p.q_moduli();
-        let mut qp = q.clone();
-        qp.extend(p.p_moduli());
-        let digits = r1[0].header.kind.code(); // touch the header (kept public)
-        let _ = digits;
-        let d = p.dnum();
+        // Message sizes: the encoded wire frames (bit-packed residues, no CRS parts).
+        let pk_share = a0
+            .public_key_share(&inst_pk, &mut InMemoryShareLogForTesting::new(), &mut rng)
+            .unwrap();
+        let gal_share = a0
+            .galois_key_share(&inst_g, 5, &mut InMemoryShareLogForTesting::new(), &mut rng)
+            .unwrap();
+        let len = |b: Vec<u8>| mib(8.0 * b.len() as f64);
         eprintln!(
             "sizes {scheme}: pk share {:.3} MiB, relin round 1 {:.3} MiB, round 2 {:.3} MiB, Galois share {:.3} MiB",
-            mib(poly_bits(&q, n)),
-            mib(2.0 * d as f64 * poly_bits(&qp, n)),
-            mib(d as f64 * poly_bits(&qp, n)),
-            mib(d as f64 * poly_bits(&qp, n)),
+            len(pk_share.to_bytes(p).unwrap()),
+            len(r1[0].to_bytes(p).unwrap()),
+            len(r2[0].to_bytes(p).unwrap()),
+            len(gal_share.to_bytes(p).unwrap()),
         );
     }
     // One rotation key for all parties (shares + aggregation).
@@ -192,7 +194,7 @@ fn keygen_benches(c: &mut Criterion, scheme: &str, s: &Setup) {
     g.finish();
 }
 
-fn ckks_benches(c: &mut Criterion) {
+fn ckks_benches<M: Measurement>(c: &mut Criterion<M>) {
     let params = ckks::Parameters::preset(ckks::Preset::N16384Depth5Scale40).unwrap();
     for parties in [3u32, 10] {
         let s = setup(params.rlwe(), parties);
@@ -287,7 +289,7 @@ fn ckks_benches(c: &mut Criterion) {
     }
 }
 
-fn bfv_benches(c: &mut Criterion) {
+fn bfv_benches<M: Measurement>(c: &mut Criterion<M>) {
     let params = bfv::Parameters::n16384_logq438_t20bit().unwrap();
     for parties in [3u32, 10] {
         let s = setup(params.ring(), parties);
@@ -360,5 +362,23 @@ fn bfv_benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, ckks_benches, bfv_benches);
-criterion_main!(benches);
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+
+/// Wall time by default; the thread's CPU time with `MIGRATIONFHE_BENCH_CPU_TIME=1` (for a
+/// shared, oversubscribed machine, see `support/cpu_time.rs`).
+fn main() {
+    if cpu_time::requested() {
+        let mut c = Criterion::default()
+            .with_measurement(cpu_time::CpuTime)
+            .configure_from_args();
+        ckks_benches(&mut c);
+        bfv_benches(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().configure_from_args();
+        ckks_benches(&mut c);
+        bfv_benches(&mut c);
+        c.final_summary();
+    }
+}

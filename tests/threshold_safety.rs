@@ -16,7 +16,7 @@ use migrationfhe::error::{Error, ThresholdError};
 use migrationfhe::rlwe::{PublicKey, SecretKey};
 use migrationfhe::threshold::{
     ideal_secret_key_for_reference_test, BfvDecryption, CkksDecryption, Crp, DecryptionPolicy,
-    FileShareLog, ProtocolKind, PublicKeyShare,
+    FileShareLog, KeyAggregator, ProtocolKind, PublicKeyShare,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -296,6 +296,43 @@ fn aggregation_checks() {
     assert!(matches!(
         err(PublicKeyShare::aggregate(p, &inst, &set, &foreign)),
         ThresholdError::UnexpectedParty { party: 50 }
+    ));
+    // Incremental aggregation: the same key as the batch one; a refused share (duplicate,
+    // foreign) leaves the sum unchanged; finishing early is refused.
+    let mut inc = KeyAggregator::<PublicKeyShare>::new(p, &inst, &set).unwrap();
+    for (k, s) in shares.iter().enumerate() {
+        inc.add(s).unwrap();
+        if k == 1 {
+            assert!(matches!(
+                inc.add(&shares[0]),
+                Err(Error::Threshold(ThresholdError::DuplicateParty { .. }))
+            ));
+            assert!(matches!(
+                inc.add(&foreign[0]),
+                Err(Error::Threshold(ThresholdError::UnexpectedParty {
+                    party: 50
+                }))
+            ));
+        }
+    }
+    assert_eq!(inc.received(), 4);
+    assert_eq!(
+        inc.finish().unwrap(),
+        PublicKeyShare::aggregate(p, &inst, &set, &shares).unwrap()
+    );
+    let mut early = KeyAggregator::<PublicKeyShare>::new(p, &inst, &set).unwrap();
+    early.add(&shares[0]).unwrap();
+    assert!(matches!(
+        early.finish(),
+        Err(Error::Threshold(ThresholdError::MissingShares {
+            received: 1,
+            expected: 4
+        }))
+    ));
+    // An aggregator for a relinearisation share on a public-key instance is refused.
+    assert!(matches!(
+        KeyAggregator::<migrationfhe::threshold::RelinRound1Share>::new(p, &inst, &set),
+        Err(Error::Threshold(ThresholdError::WrongInstance))
     ));
     // Secrets print nothing.
     let dbg = format!(

@@ -12,44 +12,26 @@
 mod threshold_support;
 
 use migrationfhe::bfv;
-use migrationfhe::threshold::{ActiveSet, BfvDecryption, DecryptionPolicy, DecryptionShare};
-use threshold_support::Group;
+use migrationfhe::threshold::{BfvDecryption, DecryptionPolicy};
+use threshold_support::LeanGroup;
 
 const PARTIES: u32 = 196;
-
-fn shares_of(
-    g: &mut Group,
-    set: &ActiveSet,
-    input: &migrationfhe::threshold::DecryptionInput,
-) -> Vec<DecryptionShare> {
-    set.ids()
-        .iter()
-        .map(|&id| {
-            let i = g.index(id);
-            g.secrets[i]
-                .active(set)
-                .unwrap()
-                .decryption_share(input, &mut g.logs[i], &mut g.rng)
-                .unwrap()
-        })
-        .collect()
-}
 
 #[test]
 fn bfv_196_parties_n16384() {
     let params = bfv::Parameters::n16384_count_t31bit().unwrap();
     let t = params.plaintext_modulus();
-    let mut g = Group::new(params.ring(), PARTIES, 196);
+    let mut g = LeanGroup::new(params.ring(), PARTIES, 196);
     let set = g.all();
     let t0 = std::time::Instant::now();
-    let pk = g.public_key(&set, b"scale/pk");
+    let pk = g.public_key(b"scale/pk");
     let t1 = std::time::Instant::now();
-    let rlk = g.relin_key(&set, b"scale/rlk");
+    let rlk = g.relin_key(b"scale/rlk");
     eprintln!("bfv 196: pk {:?} rlk {:?}", t1 - t0, t1.elapsed());
     let n = params.degree();
     let x: Vec<u64> = (0..n as u64).map(|j| (j * 7919) % 40_000).collect();
     let y: Vec<u64> = (0..n as u64).map(|j| (j * 104_729 + 5) % 40_000).collect();
-    let enc = |v: &[u64], g: &mut Group| {
+    let enc = |v: &[u64], g: &mut LeanGroup| {
         bfv::Ciphertext::encrypt_pk(
             &pk,
             &bfv::Plaintext::encode(&params, v).unwrap(),
@@ -71,7 +53,7 @@ fn bfv_196_parties_n16384() {
         let policy =
             DecryptionPolicy::insecure_no_smudging_for_testing().with_min_level(ct.level());
         let dec = BfvDecryption::new(ct, &set, &policy).unwrap();
-        let shares = shares_of(&mut g, &set, dec.input());
+        let shares = g.decryption_shares(dec.input());
         let measured = dec.combined_noise_log2_vartime(&set, &shares, &m).unwrap();
         let bound = dec.noise_bound_log2();
         eprintln!(
@@ -94,6 +76,6 @@ fn bfv_196_parties_n16384() {
         prod2.level(),
         dec.input().smudging_bits()
     );
-    let shares = shares_of(&mut g, &set, dec.input());
+    let shares = g.decryption_shares(dec.input());
     assert_eq!(dec.combine(&set, &shares).unwrap().decode().unwrap(), want);
 }

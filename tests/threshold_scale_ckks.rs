@@ -12,38 +12,20 @@
 mod threshold_support;
 
 use migrationfhe::ckks;
-use migrationfhe::threshold::{ActiveSet, CkksDecryption, DecryptionPolicy, DecryptionShare};
-use threshold_support::Group;
+use migrationfhe::threshold::{CkksDecryption, DecryptionPolicy};
+use threshold_support::LeanGroup;
 
 const PARTIES: u32 = 196;
-
-fn shares_of(
-    g: &mut Group,
-    set: &ActiveSet,
-    input: &migrationfhe::threshold::DecryptionInput,
-) -> Vec<DecryptionShare> {
-    set.ids()
-        .iter()
-        .map(|&id| {
-            let i = g.index(id);
-            g.secrets[i]
-                .active(set)
-                .unwrap()
-                .decryption_share(input, &mut g.logs[i], &mut g.rng)
-                .unwrap()
-        })
-        .collect()
-}
 
 #[test]
 fn ckks_196_parties_n16384() {
     let params = ckks::Parameters::preset(ckks::Preset::N16384Depth5Scale40).unwrap();
-    let mut g = Group::new(params.rlwe(), PARTIES, 1960);
+    let mut g = LeanGroup::new(params.rlwe(), PARTIES, 1960);
     let set = g.all();
     let t0 = std::time::Instant::now();
-    let pk = ckks::PublicKey::from_rlwe(&g.public_key(&set, b"scale/pk"));
+    let pk = ckks::PublicKey::from_rlwe(&g.public_key(b"scale/pk"));
     let t1 = std::time::Instant::now();
-    let rlk = g.relin_key(&set, b"scale/rlk");
+    let rlk = g.relin_key(b"scale/rlk");
     eprintln!("ckks 196: pk {:?} rlk {:?}", t1 - t0, t1.elapsed());
     let slots = params.slots();
     let x: Vec<f64> = (0..slots)
@@ -77,7 +59,7 @@ fn ckks_196_parties_n16384() {
             &DecryptionPolicy::insecure_no_smudging_for_testing(),
         )
         .unwrap();
-        let shares = shares_of(&mut g, &set, dec.input());
+        let shares = g.decryption_shares(dec.input());
         let got = params.decode(&dec.combine(&set, &shares).unwrap()).unwrap();
         let err = got
             .iter()

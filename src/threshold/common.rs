@@ -2,6 +2,7 @@
 //! the polynomial helpers every protocol uses.
 
 use crate::error::{Error, Result, ThresholdError};
+use crate::math::arith;
 use crate::math::modulus::Modulus;
 use crate::math::poly::{Coeff, Context, Ntt, Poly};
 use crate::math::sampling::{ternary, uniform_poly, Domain};
@@ -422,13 +423,17 @@ impl Instance {
 /// The common reference polynomials of one key-generation [`Instance`], expanded once (every
 /// party and the aggregator need them; expanding them costs about as much as a share, so they
 /// are expanded once per instance and reused, as Lattigo's `SampleCRP`): `a` over `Q` for a
-/// public key, `a_j` over `QP` per digit for a relinearisation or Galois key.
+/// public key, `a_j` over `QP` per digit for a relinearisation or Galois key, and for a
+/// relinearisation key one more polynomial `c` over `QP` (the common polynomial of round 1, see
+/// the [module docs](super)). Their negations are kept too, so that a share `e - a·s` costs
+/// one multiply-accumulate and no negation of the secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Crp {
     params: Arc<RlweParams>,
     instance: Instance,
-    pk: Option<Poly<Ntt>>,
-    ksk: Option<Vec<PolyQP>>,
+    pk: Option<(Poly<Ntt>, Poly<Ntt>)>,
+    ksk: Option<(Vec<PolyQP>, Vec<PolyQP>)>,
+    relin: Option<(PolyQP, PolyQP)>,
 }
 
 impl Crp {
@@ -438,10 +443,29 @@ impl Crp {
     /// [`Error::InvalidOperation`] for a kind without common reference polynomials (decryption,
     /// public-key switch, re-sharing).
     pub fn new(params: &Arc<RlweParams>, instance: &Instance) -> Result<Self> {
-        let (pk, ksk) = match instance.kind() {
-            ProtocolKind::PublicKey => (Some(crp_public_key(params, instance.id())?), None),
-            ProtocolKind::RelinRound1 | ProtocolKind::RelinRound2 | ProtocolKind::Galois => {
-                (None, Some(crp_key_switch(params, instance.id())?))
+        let with_neg_qp = |v: Vec<PolyQP>| {
+            let n: Vec<PolyQP> = v.iter().map(neg_qp).collect();
+            (v, n)
+        };
+        let (pk, ksk, relin) = match instance.kind() {
+            ProtocolKind::PublicKey => {
+                let a = crp_public_key(params, instance.id())?;
+                let n = a.neg();
+                (Some((a, n)), None, None)
+            }
+            ProtocolKind::Galois => (
+                None,
+                Some(with_neg_qp(crp_key_switch(params, instance.id())?)),
+                None,
+            ),
+            ProtocolKind::RelinRound1 | ProtocolKind::RelinRound2 => {
+                let c = crp_relin_common(params, instance.id())?;
+                let n = neg_qp(&c);
+                (
+                    None,
+                    Some(with_neg_qp(crp_key_switch(params, instance.id())?)),
+                    Some((c, n)),
+                )
             }
             _ => {
                 return Err(Error::InvalidOperation {
@@ -454,6 +478,7 @@ impl Crp {
             instance: *instance,
             pk,
             ksk,
+            relin,
         })
     }
 
@@ -470,13 +495,43 @@ impl Crp {
         }
     }
 
+    /// `a` (public key).
     pub(crate) fn pk(&self) -> Result<&Poly<Ntt>> {
-        self.pk.as_ref().ok_or(ThresholdError::WrongInstance.into())
+        self.pk
+            .as_ref()
+            .map(|x| &x.0)
+            .ok_or(ThresholdError::WrongInstance.into())
     }
 
+    /// `-a` (public key).
+    pub(crate) fn pk_neg(&self) -> Result<&Poly<Ntt>> {
+        self.pk
+            .as_ref()
+            .map(|x| &x.1)
+            .ok_or(ThresholdError::WrongInstance.into())
+    }
+
+    /// `a_j` per digit (key switching).
     pub(crate) fn ksk(&self) -> Result<&Vec<PolyQP>> {
         self.ksk
             .as_ref()
+            .map(|x| &x.0)
+            .ok_or(ThresholdError::WrongInstance.into())
+    }
+
+    /// `-a_j` per digit (key switching).
+    pub(crate) fn ksk_neg(&self) -> Result<&Vec<PolyQP>> {
+        self.ksk
+            .as_ref()
+            .map(|x| &x.1)
+            .ok_or(ThresholdError::WrongInstance.into())
+    }
+
+    /// `(c, -c)`, the relinearisation protocol's round-1 polynomial.
+    pub(crate) fn relin_common(&self) -> Result<(&PolyQP, &PolyQP)> {
+        self.relin
+            .as_ref()
+            .map(|x| (&x.0, &x.1))
             .ok_or(ThresholdError::WrongInstance.into())
     }
 }
@@ -653,23 +708,18 @@ pub(crate) fn cbd(rng: &mut Stream, n: usize) -> zeroize::Zeroizing<Vec<i64>> {
     out
 }
 
-/// Appends the residues of small signed values (`|x| < q` for every prime) modulo each of
-/// `moduli`, limb-major. Branch-free: `x + (q & sign_mask(x))`.
-fn lift_small_into(c: &[i64], moduli: &[Modulus], out: &mut Vec<u64>) {
-    for q in moduli {
-        let qv = q.value();
-        out.extend(c.iter().map(|&x| {
-            #[allow(clippy::cast_sign_loss)]
-            let (v, m) = (x as u64, (x >> 63) as u64);
-            v.wrapping_add(qv & m)
-        }));
-    }
-}
-
 /// Small signed coefficients (`|x| <= 64`) over the first `level` primes of `ctx`, NTT form.
+/// Residues branch-free (`x + (q & sign_mask(x))`), written once into uninitialised capacity.
 pub(crate) fn small_q(ctx: &Arc<Context>, level: usize, c: &[i64]) -> Poly<Ntt> {
     let mut q = Vec::with_capacity(level * ctx.degree());
-    lift_small_into(c, &ctx.moduli()[..level], &mut q);
+    for m in &ctx.moduli()[..level] {
+        let qv = m.value();
+        q.extend(c.iter().map(|&x| {
+            #[allow(clippy::cast_sign_loss)]
+            let (v, s) = (x as u64, (x >> 63) as u64);
+            v.wrapping_add(qv & s)
+        }));
+    }
     Poly::<Coeff>::from_raw(ctx, level, q).into_ntt()
 }
 
@@ -766,8 +816,32 @@ pub(crate) fn crp_key_switch(params: &RlweParams, seed: &[u8; 32]) -> Result<Vec
         .collect()
 }
 
+/// Domain tag of the relinearisation protocol's round-1 common polynomial `c` (expanded from
+/// the instance id like the key's `a_j`, which use the tag `ksk` with the digit as index).
+pub(crate) const DOMAIN_RELIN_COMMON: [u8; 4] = *b"trc\0";
+
+/// The relinearisation protocol's round-1 common polynomial `c` over `QP`.
+pub(crate) fn crp_relin_common(params: &RlweParams, seed: &[u8; 32]) -> Result<PolyQP> {
+    let n = params.degree();
+    let mut rng = Stream::new(seed, Domain::new(DOMAIN_RELIN_COMMON, 0).nonce_bytes());
+    Ok(PolyQP {
+        q: Poly::from_raw(
+            params.ctx_q(),
+            params.max_level(),
+            uniform_poly(&mut rng, params.ctx_q().moduli(), n)?,
+        ),
+        p: Poly::from_raw(
+            params.ctx_p(),
+            params.ctx_p().len(),
+            uniform_poly(&mut rng, params.ctx_p().moduli(), n)?,
+        ),
+    })
+}
+
 /// `b += P·T_j·x` for digit `j = (start, end)`: `P·x` on the primes of the digit (NTT form,
-/// `x` over all of `Q`), nothing elsewhere (the gadget of the hybrid key).
+/// `x` over all of `Q`), nothing elsewhere (the gadget of the hybrid key). Vectorised (Shoup
+/// product by the constant `P mod q_i`, then a modular add); the scratch limb is wiped (it
+/// holds a multiple of the secret).
 pub(crate) fn add_gadget(
     params: &RlweParams,
     b: &mut Poly<Ntt>,
@@ -779,16 +853,14 @@ pub(crate) fn add_gadget(
     let p_mod_q = params.p_mod_q();
     let xs = x.residues();
     let bq = b.residues_mut();
+    let mut tmp = zeroize::Zeroizing::new(Vec::with_capacity(n));
     for i in start..end {
         let q = &moduli[i];
         let w = p_mod_q[i];
-        let ws = q.shoup(w);
-        for (y, &v) in bq[i * n..(i + 1) * n]
-            .iter_mut()
-            .zip(&xs[i * n..(i + 1) * n])
-        {
-            *y = q.add(*y, q.mul_shoup(v, w, ws));
-        }
+        tmp.clear();
+        tmp.extend_from_slice(&xs[i * n..(i + 1) * n]);
+        arith::mul_scalar_assign(&mut tmp, w, q.shoup(w), q.value());
+        arith::add_assign(&mut bq[i * n..(i + 1) * n], &tmp, q.value());
     }
 }
 

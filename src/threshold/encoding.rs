@@ -14,15 +14,15 @@
 //! | kind | object | payload |
 //! |---|---|---|
 //! | `0x0101` | [`PublicKeyShare`] | header, `b` (all `Q` primes) |
-//! | `0x0102` | [`RelinRound1Share`] | header, `u8` digits, per digit `h0` (`Q`,`P`), `h1` (`Q`,`P`) |
-//! | `0x0103` | [`RelinRound1Aggregate`] | instance, set, `u8` digits, per digit `h0`, `h1` |
+//! | `0x0102` | [`RelinRound1Share`] | header, `u8` digits, per digit `h0` (`Q`,`P`), then one `h1` (`Q`,`P`) |
+//! | `0x0103` | [`RelinRound1Aggregate`] | instance, set, `u8` digits, per digit `d = h0 - a` (`Q`,`P`), then `h1` |
 //! | `0x0104` | [`RelinRound2Share`] | header, `u8` digits, per digit `b` (`Q`,`P`) |
 //! | `0x0105` | [`GaloisKeyShare`] | header, `u64` element, `u8` digits, per digit (`Q`,`P`) |
 //! | `0x0106` | [`DecryptionShare`] | header, `u8` level, share (NTT, `level` primes) |
 //! | `0x0107` | [`PkSwitchShare`] | header, `u8` level, `h0`, `h1` |
 //! | `0x0108` | [`SealedShare`] | instance, committee, sender, receiver, ephemeral key, `u32` length, AEAD bytes |
 //! | `0x0109` | [`PartySecret`] (secret) | committee, id, `u8` form: 0 additive (`N` 2-bit `s+1`), 1 Shamir (`QP` residues) |
-//! | `0x010a` | [`RelinEphemeral`] (secret) | instance, set, party, `N` 2-bit `u+1` |
+//! | `0x010a` | [`RelinEphemeral`] (secret) | instance, set, party, `u8` digits, per digit `N` 2-bit `u+1` |
 //! | `0x010b` | [`Committee`] | `u32` threshold, `u32` count, ids |
 //! | `0x010c` | [`ActiveSet`] | committee, `u32` count, ids |
 //! | `0x010d` | [`TransportKey`] (secret) | 32-byte X25519 secret |
@@ -219,14 +219,14 @@ impl RelinRound1Share {
     /// [`Error::ContextMismatch`] if the share is not over `params`.
     pub fn to_bytes(&self, params: &RlweParams) -> Result<Vec<u8>> {
         check_digits(params, &self.h0)?;
-        check_digits(params, &self.h1)?;
+        super::common::check_qp(params, &self.h1)?;
         Ok(seal(Some(params), KIND_RELIN_ROUND1, |w| {
             w_header(w, &self.header);
             w_digits(w, &self.h0);
-            for (a, b) in self.h0.iter().zip(&self.h1) {
+            for a in &self.h0 {
                 w_qp(w, a);
-                w_qp(w, b);
             }
+            w_qp(w, &self.h1);
         }))
     }
 
@@ -237,13 +237,11 @@ impl RelinRound1Share {
     pub fn from_bytes(params: &RlweParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(Some(params), bytes, KIND_RELIN_ROUND1)?;
         let header = r_header(&mut r, ProtocolKind::RelinRound1)?;
-        let d = r_digit_count(params, &mut r, 2)?;
-        let mut h0 = Vec::with_capacity(d);
-        let mut h1 = Vec::with_capacity(d);
-        for _ in 0..d {
-            h0.push(r_qp(params, &mut r, "round-1 h0")?);
-            h1.push(r_qp(params, &mut r, "round-1 h1")?);
-        }
+        let d = r_digit_count(params, &mut r, 1)?;
+        let h0 = (0..d)
+            .map(|_| r_qp(params, &mut r, "round-1 h0"))
+            .collect::<Result<Vec<_>>>()?;
+        let h1 = r_qp(params, &mut r, "round-1 h1")?;
         r.finish()?;
         Ok(Self { header, h0, h1 })
     }
@@ -256,15 +254,15 @@ impl RelinRound1Aggregate {
     /// [`Error::ContextMismatch`] if it is not over `params`.
     pub fn to_bytes(&self, params: &RlweParams) -> Result<Vec<u8>> {
         check_digits(params, &self.h0)?;
-        check_digits(params, &self.h1)?;
+        super::common::check_qp(params, &self.h1)?;
         Ok(seal(Some(params), KIND_RELIN_ROUND1_AGG, |w| {
             w.bytes(&self.instance);
             w.bytes(&self.set);
             w_digits(w, &self.h0);
-            for (a, b) in self.h0.iter().zip(&self.h1) {
+            for a in &self.h0 {
                 w_qp(w, a);
-                w_qp(w, b);
             }
+            w_qp(w, &self.h1);
         }))
     }
 
@@ -276,13 +274,11 @@ impl RelinRound1Aggregate {
         let mut r = open(Some(params), bytes, KIND_RELIN_ROUND1_AGG)?;
         let instance = r.seed("instance")?;
         let set = r.seed("active set")?;
-        let d = r_digit_count(params, &mut r, 2)?;
-        let mut h0 = Vec::with_capacity(d);
-        let mut h1 = Vec::with_capacity(d);
-        for _ in 0..d {
-            h0.push(r_qp(params, &mut r, "round-1 h0")?);
-            h1.push(r_qp(params, &mut r, "round-1 h1")?);
-        }
+        let d = r_digit_count(params, &mut r, 1)?;
+        let h0 = (0..d)
+            .map(|_| r_qp(params, &mut r, "round-1 aggregate d"))
+            .collect::<Result<Vec<_>>>()?;
+        let h1 = r_qp(params, &mut r, "round-1 aggregate h1")?;
         r.finish()?;
         Ok(Self {
             instance,
@@ -679,19 +675,25 @@ impl wire::Encode for RelinEphemeral {
     type Context = RlweParams;
     const KIND: ObjectKind = KIND_RELIN_EPHEMERAL;
     fn param_digest(&self, ctx: &RlweParams) -> Result<ParamDigest> {
-        if self.coeffs.len() != ctx.degree() {
+        if self.coeffs.len() != ctx.digits_at(ctx.max_level()).len()
+            || self.coeffs.iter().any(|c| c.len() != ctx.degree())
+        {
             return Err(Error::ContextMismatch);
         }
         Ok(ParamDigest::of_ring(ctx))
     }
     fn payload_len_hint(&self, ctx: &RlweParams) -> usize {
-        32 + 32 + 4 + wire::packed_len(ctx.degree(), 2)
+        32 + 32 + 4 + 1 + self.coeffs.len() * wire::packed_len(ctx.degree(), 2)
     }
     fn encode_payload(&self, _: &RlweParams, w: &mut Writer) {
         w.bytes(&self.instance);
         w.bytes(&self.set);
         w.u32(self.party.get());
-        w_ternary(w, &self.coeffs);
+        #[allow(clippy::cast_possible_truncation)]
+        w.u8(self.coeffs.len() as u8); // checked against dnum (at most 128)
+        for c in &self.coeffs {
+            w_ternary(w, c);
+        }
     }
 }
 
@@ -713,9 +715,20 @@ impl RelinEphemeral {
         let instance = r.seed("instance")?;
         let set = r.seed("active set")?;
         let party = r_party(&mut r, "party id")?;
-        let coeffs = r_ternary(&mut r, params.degree())?;
+        let d = usize::from(r.u8("number of digits")?);
+        if d != params.digits_at(params.max_level()).len() {
+            return Err(invalid(
+                "number of digits differs from the parameters' dnum",
+            ));
+        }
+        let coeffs = (0..d)
+            .map(|_| r_ternary(&mut r, params.degree()))
+            .collect::<Result<Vec<_>>>()?;
         r.finish()?;
-        let u = SecretQp(super::common::small_qp(params, &coeffs)?);
+        let u = coeffs
+            .iter()
+            .map(|c| super::common::small_qp(params, c).map(SecretQp))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             instance,
             set,

@@ -8,8 +8,8 @@
 //! encodings use them unchanged.
 
 use super::common::{
-    add_gadget, add_qp, check_headers, check_q, check_qp, gaussian_q, gaussian_qp, neg_qp,
-    ternary_qp, zeroize_qp, ActiveSet, Crp, Instance, ProtocolKind, ShareHeader, Stream,
+    add_gadget, add_qp, check_q, check_qp, gaussian_q, gaussian_qp, ternary_qp, ActiveSet, Crp,
+    Instance, ProtocolKind, ShareHeader, Stream,
 };
 use super::log::{LogClass, ShareLog};
 use super::secret::{ActiveShare, SecretQp};
@@ -55,11 +55,9 @@ impl ActiveShare {
         log.record(LogClass::KeyGen, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
-        let a = crp.pk()?;
+        // b = e + (-a)·s (the CRP keeps -a: no negation of the secret).
         let mut b = gaussian_q(params.ctx_q(), params.max_level(), rng)?;
-        let mut neg_s = self.s.0.q.neg();
-        b.mul_add_assign(a, &neg_s)?;
-        neg_s.zeroize();
+        b.mul_add_assign(crp.pk_neg()?, &self.s.0.q)?;
         Ok(PublicKeyShare {
             header: self.header(ProtocolKind::PublicKey, *inst.id()),
             b,
@@ -80,28 +78,7 @@ impl PublicKeyShare {
         set: &ActiveSet,
         shares: &[PublicKeyShare],
     ) -> Result<PublicKey> {
-        let inst = crp.instance();
-        crp.check(params)?;
-        check_kind(inst, ProtocolKind::PublicKey)?;
-        check_headers(
-            ProtocolKind::PublicKey,
-            inst.id(),
-            set,
-            shares.iter().map(|s| &s.header),
-        )?;
-        let mut b = Poly::<Ntt>::zero(params.ctx_q());
-        for s in shares {
-            check_q(params, &s.b)?;
-            if s.b.limbs() != params.max_level() {
-                return Err(Error::ContextMismatch);
-            }
-            b.add_assign(&s.b)?;
-        }
-        Ok(PublicKey {
-            b,
-            a: crp.pk()?.clone(),
-            seed: *inst.id(),
-        })
+        aggregate_all(params, crp, set, shares)
     }
 
     /// The polynomial `b_i` (NTT form, all ciphertext primes).
@@ -120,29 +97,25 @@ pub struct GaloisKeyShare {
     pub(crate) digits: Vec<PolyQP>,
 }
 
-/// `-a_j·s + e_j` over `QP` for each digit, plus the gadget term of `s'` (NTT over `Q`).
+/// `e_j + (-a_j)·s` over `QP` for each digit (`-a_j` kept by the CRP), plus the gadget term of
+/// `s'` (NTT over `Q`).
 fn ksk_share(
     params: &RlweParams,
-    crp: &[PolyQP],
+    crp_neg: &[PolyQP],
     s: &PolyQP,
     s_prime: &Poly<Ntt>,
     rng: &mut Stream,
 ) -> Result<Vec<PolyQP>> {
     let digits = params.digits_at(params.max_level());
-    let mut out = Vec::with_capacity(crp.len());
-    let mut neg_s = neg_qp(s);
-    let r = (|| {
-        for (a, &range) in crp.iter().zip(&digits) {
-            let mut b = gaussian_qp(params, rng)?;
-            b.q.mul_add_assign(&a.q, &neg_s.q)?;
-            b.p.mul_add_assign(&a.p, &neg_s.p)?;
-            add_gadget(params, &mut b.q, range, s_prime);
-            out.push(b);
-        }
-        Ok(())
-    })();
-    zeroize_qp(&mut neg_s);
-    r.map(|()| out)
+    let mut out = Vec::with_capacity(crp_neg.len());
+    for (a, &range) in crp_neg.iter().zip(&digits) {
+        let mut b = gaussian_qp(params, rng)?;
+        b.q.mul_add_assign(&a.q, &s.q)?;
+        b.p.mul_add_assign(&a.p, &s.p)?;
+        add_gadget(params, &mut b.q, range, s_prime);
+        out.push(b);
+    }
+    Ok(out)
 }
 
 fn odd_element(params: &RlweParams, k: u64) -> Result<u64> {
@@ -178,9 +151,9 @@ impl ActiveShare {
         let g = odd_element(params, k)?;
         log.record(LogClass::KeyGen, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
-        let crp = crp.ksk()?;
+        let crp_neg = crp.ksk_neg()?;
         let mut sk = self.s.0.q.automorphism(g)?;
-        let digits = ksk_share(params, crp, &self.s.0, &sk, rng);
+        let digits = ksk_share(params, crp_neg, &self.s.0, &sk, rng);
         sk.zeroize();
         Ok(GaloisKeyShare {
             header: self.header(ProtocolKind::Galois, *inst.id()),
@@ -195,25 +168,6 @@ fn check_digits(params: &RlweParams, digits: &[PolyQP]) -> Result<()> {
         return Err(Error::ContextMismatch);
     }
     digits.iter().try_for_each(|d| check_qp(params, d))
-}
-
-fn sum_digits<'a>(
-    params: &RlweParams,
-    mut it: impl Iterator<Item = &'a Vec<PolyQP>>,
-) -> Result<Vec<PolyQP>> {
-    let first = it.next().ok_or(ThresholdError::MissingShares {
-        received: 0,
-        expected: 1,
-    })?;
-    check_digits(params, first)?;
-    let mut acc = first.clone();
-    for d in it {
-        check_digits(params, d)?;
-        for (a, x) in acc.iter_mut().zip(d) {
-            add_qp(a, x)?;
-        }
-    }
-    Ok(acc)
 }
 
 fn to_ksk(b: Vec<PolyQP>, crp: Vec<PolyQP>, seed: [u8; 32]) -> KeySwitchingKey {
@@ -235,25 +189,7 @@ impl GaloisKeyShare {
         set: &ActiveSet,
         shares: &[GaloisKeyShare],
     ) -> Result<GaloisKey> {
-        let inst = crp.instance();
-        crp.check(params)?;
-        check_kind(inst, ProtocolKind::Galois)?;
-        check_headers(
-            ProtocolKind::Galois,
-            inst.id(),
-            set,
-            shares.iter().map(|s| &s.header),
-        )?;
-        let element = shares[0].element;
-        if shares.iter().any(|s| s.element != element) {
-            return Err(ThresholdError::WrongInstance.into());
-        }
-        odd_element(params, element)?;
-        let b = sum_digits(params, shares.iter().map(|s| &s.digits))?;
-        Ok(GaloisKey {
-            element,
-            key: to_ksk(b, crp.ksk()?.clone(), *inst.id()),
-        })
+        aggregate_all(params, crp, set, shares)
     }
 
     /// The Galois element.
@@ -262,26 +198,28 @@ impl GaloisKeyShare {
     }
 }
 
-/// Round 1 of the relinearisation key: per digit `j`,
-/// `h0_ij = -u_i a_j + P·T_j·s_i + e0_ij` and `h1_ij = s_i a_j + e1_ij` over `QP`.
+/// Round 1 of the relinearisation key: per digit `j`, `h0_ij = -u_ij·c + P·T_j·s_i + e0_ij`
+/// (one fresh ephemeral ternary `u_ij` per digit), and once `h1_i = s_i·c + e1_i`, all over
+/// `QP`, `c` the instance's round-1 common polynomial (see the [module docs](super)):
+/// `dnum + 1` polynomials.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelinRound1Share {
     /// Kind, instance, set and sender.
     pub header: ShareHeader,
     pub(crate) h0: Vec<PolyQP>,
-    pub(crate) h1: Vec<PolyQP>,
+    pub(crate) h1: PolyQP,
 }
 
-/// The ephemeral secret `u_i` of round 1, needed (once) by round 2. Zeroized on drop, redacted
-/// `Debug`, no `Clone`; [`ActiveShare::relin_round2`] consumes it. Serialisable, to be kept in a
-/// file between the rounds.
+/// The ephemeral secrets `u_ij` of round 1 (one per digit), needed (once) by round 2. Zeroized
+/// on drop, redacted `Debug`, no `Clone`; [`ActiveShare::relin_round2`] consumes it.
+/// Serialisable, to be kept in a file between the rounds.
 pub struct RelinEphemeral {
     pub(crate) instance: [u8; 32],
     pub(crate) set: [u8; 32],
     pub(crate) party: super::PartyId,
-    pub(crate) u: SecretQp,
-    /// The ternary coefficients of `u` (compact serialisation).
-    pub(crate) coeffs: zeroize::Zeroizing<Vec<i64>>,
+    pub(crate) u: Vec<SecretQp>,
+    /// The ternary coefficients of each `u_ij` (compact serialisation).
+    pub(crate) coeffs: Vec<zeroize::Zeroizing<Vec<i64>>>,
 }
 
 impl fmt::Debug for RelinEphemeral {
@@ -295,17 +233,18 @@ impl fmt::Debug for RelinEphemeral {
 
 impl ZeroizeOnDrop for RelinEphemeral {}
 
-/// The sums `(h0_j, h1_j)` of round 1, input of round 2 (public).
+/// The result of round 1, input of round 2 (public): per digit `d_j = Σ_i h0_ij - a_j` (the
+/// aggregator subtracts the key's common polynomial once, for every party), and `h1 = Σ_i h1_i`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelinRound1Aggregate {
     pub(crate) instance: [u8; 32],
     pub(crate) set: [u8; 32],
     pub(crate) h0: Vec<PolyQP>,
-    pub(crate) h1: Vec<PolyQP>,
+    pub(crate) h1: PolyQP,
 }
 
-/// Round 2 of the relinearisation key: per digit `h2_ij = s_i (h0_j - a_j) + u_i h1_j + e2_ij`
-/// over `QP`; their sum is the key's `b_j`.
+/// Round 2 of the relinearisation key: per digit `h2_ij = s_i·d_j + u_ij·h1 + e2_ij` over `QP`
+/// (`d_j = h0_j - a_j`); their sum is the key's `b_j`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelinRound2Share {
     /// Kind, instance, set and sender.
@@ -315,7 +254,7 @@ pub struct RelinRound2Share {
 
 impl ActiveShare {
     /// Round 1 of the relinearisation key for `inst` (kind [`ProtocolKind::RelinRound1`]): the
-    /// share to publish and the ephemeral secret to keep for round 2.
+    /// share to publish and the ephemeral secrets to keep for round 2.
     ///
     /// # Errors
     /// [`ThresholdError::WrongInstance`] for an instance of another kind;
@@ -332,33 +271,34 @@ impl ActiveShare {
         log.record(LogClass::RelinRound1, inst.id())?;
         let rng = &mut Stream::from_rng(rng);
         let params = &self.params;
-        let crp = crp.ksk()?;
-        let (u, coeffs) = ternary_qp(params, rng)?;
-        let u = SecretQp(u);
+        let (c, neg_c) = crp.relin_common()?;
         let s = &self.s.0;
         let digits = params.digits_at(params.max_level());
-        let mut h0 = Vec::with_capacity(crp.len());
-        let mut h1 = Vec::with_capacity(crp.len());
-        let neg_u = SecretQp(neg_qp(&u.0));
-        for (a, &range) in crp.iter().zip(&digits) {
-            // h0 = e0 - u a + P T_j s
+        let mut h0 = Vec::with_capacity(digits.len());
+        let mut us = Vec::with_capacity(digits.len());
+        let mut coeffs = Vec::with_capacity(digits.len());
+        for &range in &digits {
+            // h0_j = e0 + (-c)·u_j + P T_j s
+            let (u, cu) = ternary_qp(params, rng)?;
+            let u = SecretQp(u);
             let mut x = gaussian_qp(params, rng)?;
-            x.q.mul_add_assign(&a.q, &neg_u.0.q)?;
-            x.p.mul_add_assign(&a.p, &neg_u.0.p)?;
+            x.q.mul_add_assign(&neg_c.q, &u.0.q)?;
+            x.p.mul_add_assign(&neg_c.p, &u.0.p)?;
             add_gadget(params, &mut x.q, range, &s.q);
             h0.push(x);
-            // h1 = e1 + s a
-            let mut y = gaussian_qp(params, rng)?;
-            y.q.mul_add_assign(&a.q, &s.q)?;
-            y.p.mul_add_assign(&a.p, &s.p)?;
-            h1.push(y);
+            us.push(u);
+            coeffs.push(cu);
         }
+        // h1 = e1 + c·s
+        let mut h1 = gaussian_qp(params, rng)?;
+        h1.q.mul_add_assign(&c.q, &s.q)?;
+        h1.p.mul_add_assign(&c.p, &s.p)?;
         Ok((
             RelinEphemeral {
                 instance: *inst.id(),
                 set: *self.set.digest(),
                 party: self.id,
-                u,
+                u: us,
                 coeffs,
             },
             RelinRound1Share {
@@ -369,8 +309,8 @@ impl ActiveShare {
         ))
     }
 
-    /// Round 2 of the relinearisation key, from this party's round-1 ephemeral secret (consumed)
-    /// and the round-1 aggregate.
+    /// Round 2 of the relinearisation key, from this party's round-1 ephemeral secrets
+    /// (consumed) and the round-1 aggregate.
     ///
     /// # Errors
     /// [`ThresholdError::WrongInstance`] if the ephemeral or the aggregate belongs to another
@@ -396,26 +336,21 @@ impl ActiveShare {
         }
         let params = &self.params;
         check_digits(params, &agg.h0)?;
-        check_digits(params, &agg.h1)?;
+        check_qp(params, &agg.h1)?;
+        if eph.u.len() != agg.h0.len() {
+            return Err(Error::ContextMismatch);
+        }
         log.record(LogClass::RelinRound2, &agg.instance)?;
         let rng = &mut Stream::from_rng(rng);
-        let crp = crp.ksk()?;
         let s = &self.s.0;
-        let u = &eph.u.0;
-        let mut b = Vec::with_capacity(crp.len());
-        // One scratch for h0 - a_j (public), reused across digits: two products per digit.
-        let mut d = agg.h0[0].clone();
-        for ((a, h0), h1) in crp.iter().zip(&agg.h0).zip(&agg.h1) {
-            d.q.residues_mut().copy_from_slice(h0.q.residues());
-            d.p.residues_mut().copy_from_slice(h0.p.residues());
-            d.q.sub_assign(&a.q)?;
-            d.p.sub_assign(&a.p)?;
-            // e2 + s (h0 - a) + u h1
+        let mut b = Vec::with_capacity(agg.h0.len());
+        for (d, u) in agg.h0.iter().zip(&eph.u) {
+            // e2 + s·d_j + u_j·h1
             let mut x = gaussian_qp(params, rng)?;
             x.q.mul_add_assign(&d.q, &s.q)?;
             x.p.mul_add_assign(&d.p, &s.p)?;
-            x.q.mul_add_assign(&h1.q, &u.q)?;
-            x.p.mul_add_assign(&h1.p, &u.p)?;
+            x.q.mul_add_assign(&agg.h1.q, &u.0.q)?;
+            x.p.mul_add_assign(&agg.h1.p, &u.0.p)?;
             b.push(x);
         }
         Ok(RelinRound2Share {
@@ -436,21 +371,7 @@ impl RelinRound1Share {
         set: &ActiveSet,
         shares: &[RelinRound1Share],
     ) -> Result<RelinRound1Aggregate> {
-        let inst = crp.instance();
-        crp.check(params)?;
-        check_kind(inst, ProtocolKind::RelinRound1)?;
-        check_headers(
-            ProtocolKind::RelinRound1,
-            inst.id(),
-            set,
-            shares.iter().map(|s| &s.header),
-        )?;
-        Ok(RelinRound1Aggregate {
-            instance: *inst.id(),
-            set: *set.digest(),
-            h0: sum_digits(params, shares.iter().map(|s| &s.h0))?,
-            h1: sum_digits(params, shares.iter().map(|s| &s.h1))?,
-        })
+        aggregate_all(params, crp, set, shares)
     }
 }
 
@@ -468,7 +389,7 @@ impl RelinRound1Aggregate {
 
 impl RelinRound2Share {
     /// Aggregates round 2 (one share per party of `set`) into the relinearisation key
-    /// `(b_j, a_j) = (Σ h2_ij, a_j)`. `inst` is the round-1 instance.
+    /// `(b_j, a_j) = (Σ h2_ij, a_j)`. `crp` is the round-1 instance's.
     ///
     /// # Errors
     /// As [`PublicKeyShare::aggregate`].
@@ -478,20 +399,322 @@ impl RelinRound2Share {
         set: &ActiveSet,
         shares: &[RelinRound2Share],
     ) -> Result<RelinearizationKey> {
-        let inst = crp.instance();
-        crp.check(params)?;
-        check_kind(inst, ProtocolKind::RelinRound1)?;
-        check_headers(
-            ProtocolKind::RelinRound2,
-            inst.id(),
-            set,
-            shares.iter().map(|s| &s.header),
-        )?;
-        let b = sum_digits(params, shares.iter().map(|s| &s.b))?;
-        Ok(RelinearizationKey(to_ksk(
+        aggregate_all(params, crp, set, shares)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incremental aggregation
+// ---------------------------------------------------------------------------------------------
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::PublicKeyShare {}
+    impl Sealed for super::GaloisKeyShare {}
+    impl Sealed for super::RelinRound1Share {}
+    impl Sealed for super::RelinRound2Share {}
+}
+
+/// A key-generation share that a [`KeyAggregator`] sums: [`PublicKeyShare`],
+/// [`GaloisKeyShare`], [`RelinRound1Share`], [`RelinRound2Share`] (sealed).
+pub trait KeyGenShare: sealed::Sealed {
+    /// What the aggregation produces.
+    type Output;
+    /// The kind of the shares' headers.
+    const KIND: ProtocolKind;
+    /// The kind of the instance (of the [`Crp`]) the shares are for.
+    const INSTANCE_KIND: ProtocolKind;
+    /// The share's header.
+    fn header(&self) -> &ShareHeader;
+    /// A public value that every share of one aggregation must agree on (the Galois element; 0
+    /// for the others).
+    #[doc(hidden)]
+    fn tag(&self) -> u64 {
+        0
+    }
+    /// Checks the share's shape against `params` and visits its polynomials in order.
+    #[doc(hidden)]
+    fn for_each_poly(
+        &self,
+        params: &RlweParams,
+        f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
+    ) -> Result<()>;
+    /// The output from the summed polynomials.
+    #[doc(hidden)]
+    fn build(crp: &Crp, set: &ActiveSet, tag: u64, parts: Vec<Poly<Ntt>>) -> Result<Self::Output>;
+}
+
+fn qp_parts(parts: Vec<Poly<Ntt>>) -> Vec<PolyQP> {
+    let mut out = Vec::with_capacity(parts.len() / 2);
+    let mut it = parts.into_iter();
+    while let (Some(q), Some(p)) = (it.next(), it.next()) {
+        out.push(PolyQP { q, p });
+    }
+    out
+}
+
+fn visit_digits(
+    params: &RlweParams,
+    digits: &[PolyQP],
+    first: usize,
+    f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
+) -> Result<()> {
+    check_digits(params, digits)?;
+    for (j, d) in digits.iter().enumerate() {
+        f(first + 2 * j, &d.q)?;
+        f(first + 2 * j + 1, &d.p)?;
+    }
+    Ok(())
+}
+
+impl KeyGenShare for PublicKeyShare {
+    type Output = PublicKey;
+    const KIND: ProtocolKind = ProtocolKind::PublicKey;
+    const INSTANCE_KIND: ProtocolKind = ProtocolKind::PublicKey;
+    fn header(&self) -> &ShareHeader {
+        &self.header
+    }
+    fn for_each_poly(
+        &self,
+        params: &RlweParams,
+        f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
+    ) -> Result<()> {
+        check_q(params, &self.b)?;
+        if self.b.limbs() != params.max_level() {
+            return Err(Error::ContextMismatch);
+        }
+        f(0, &self.b)
+    }
+    fn build(crp: &Crp, _: &ActiveSet, _: u64, mut parts: Vec<Poly<Ntt>>) -> Result<PublicKey> {
+        let b = parts.pop().ok_or(Error::ContextMismatch)?;
+        Ok(PublicKey {
             b,
+            a: crp.pk()?.clone(),
+            seed: *crp.instance().id(),
+        })
+    }
+}
+
+impl KeyGenShare for GaloisKeyShare {
+    type Output = GaloisKey;
+    const KIND: ProtocolKind = ProtocolKind::Galois;
+    const INSTANCE_KIND: ProtocolKind = ProtocolKind::Galois;
+    fn header(&self) -> &ShareHeader {
+        &self.header
+    }
+    fn tag(&self) -> u64 {
+        self.element
+    }
+    fn for_each_poly(
+        &self,
+        params: &RlweParams,
+        f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
+    ) -> Result<()> {
+        odd_element(params, self.element)?;
+        visit_digits(params, &self.digits, 0, f)
+    }
+    fn build(crp: &Crp, _: &ActiveSet, tag: u64, parts: Vec<Poly<Ntt>>) -> Result<GaloisKey> {
+        Ok(GaloisKey {
+            element: tag,
+            key: to_ksk(qp_parts(parts), crp.ksk()?.clone(), *crp.instance().id()),
+        })
+    }
+}
+
+impl KeyGenShare for RelinRound1Share {
+    type Output = RelinRound1Aggregate;
+    const KIND: ProtocolKind = ProtocolKind::RelinRound1;
+    const INSTANCE_KIND: ProtocolKind = ProtocolKind::RelinRound1;
+    fn header(&self) -> &ShareHeader {
+        &self.header
+    }
+    fn for_each_poly(
+        &self,
+        params: &RlweParams,
+        f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
+    ) -> Result<()> {
+        visit_digits(params, &self.h0, 0, f)?;
+        check_qp(params, &self.h1)?;
+        let k = 2 * self.h0.len();
+        f(k, &self.h1.q)?;
+        f(k + 1, &self.h1.p)
+    }
+    fn build(
+        crp: &Crp,
+        set: &ActiveSet,
+        _: u64,
+        parts: Vec<Poly<Ntt>>,
+    ) -> Result<RelinRound1Aggregate> {
+        let mut h0 = qp_parts(parts);
+        let h1 = h0.pop().ok_or(Error::ContextMismatch)?;
+        // d_j = h0_j - a_j, once for every party.
+        for (d, a) in h0.iter_mut().zip(crp.ksk_neg()?) {
+            add_qp(d, a)?;
+        }
+        Ok(RelinRound1Aggregate {
+            instance: *crp.instance().id(),
+            set: *set.digest(),
+            h0,
+            h1,
+        })
+    }
+}
+
+impl KeyGenShare for RelinRound2Share {
+    type Output = RelinearizationKey;
+    const KIND: ProtocolKind = ProtocolKind::RelinRound2;
+    const INSTANCE_KIND: ProtocolKind = ProtocolKind::RelinRound1;
+    fn header(&self) -> &ShareHeader {
+        &self.header
+    }
+    fn for_each_poly(
+        &self,
+        params: &RlweParams,
+        f: &mut dyn FnMut(usize, &Poly<Ntt>) -> Result<()>,
+    ) -> Result<()> {
+        visit_digits(params, &self.b, 0, f)
+    }
+    fn build(
+        crp: &Crp,
+        _: &ActiveSet,
+        _: u64,
+        parts: Vec<Poly<Ntt>>,
+    ) -> Result<RelinearizationKey> {
+        Ok(RelinearizationKey(to_ksk(
+            qp_parts(parts),
             crp.ksk()?.clone(),
-            *inst.id(),
+            *crp.instance().id(),
         )))
     }
+}
+
+/// Sums key-generation shares one at a time, in memory independent of the number of parties
+/// (one share's worth): the aggregator of a large committee adds each share as it arrives and
+/// drops it. Checks every share as [`PublicKeyShare::aggregate`] does (kind, instance, set,
+/// sender in the set, no duplicate, shape), and [`finish`](Self::finish) checks that every
+/// party of the set contributed. A share refused by [`add`](Self::add) leaves the sum
+/// unchanged.
+#[derive(Debug)]
+pub struct KeyAggregator<'a, S: KeyGenShare> {
+    params: &'a Arc<RlweParams>,
+    crp: &'a Crp,
+    set: &'a ActiveSet,
+    seen: Vec<bool>,
+    count: usize,
+    tag: Option<u64>,
+    parts: Vec<Poly<Ntt>>,
+    _share: core::marker::PhantomData<fn(&S)>,
+}
+
+impl<'a, S: KeyGenShare> KeyAggregator<'a, S> {
+    /// An empty sum for the instance of `crp` among `set`.
+    ///
+    /// # Errors
+    /// [`Error::ContextMismatch`] if `crp` is over other parameters;
+    /// [`ThresholdError::WrongInstance`] for an instance of another kind.
+    pub fn new(params: &'a Arc<RlweParams>, crp: &'a Crp, set: &'a ActiveSet) -> Result<Self> {
+        crp.check(params)?;
+        check_kind(crp.instance(), S::INSTANCE_KIND)?;
+        Ok(Self {
+            params,
+            crp,
+            set,
+            seen: vec![false; set.len()],
+            count: 0,
+            tag: None,
+            parts: Vec::new(),
+            _share: core::marker::PhantomData,
+        })
+    }
+
+    /// Adds one party's share.
+    ///
+    /// # Errors
+    /// [`ThresholdError::WrongInstance`] for a share of another kind or instance (or another
+    /// Galois element than the first share's), [`ThresholdError::WrongParticipantSet`],
+    /// [`ThresholdError::UnexpectedParty`], [`ThresholdError::DuplicateParty`];
+    /// [`Error::ContextMismatch`] for a share over other parameters.
+    pub fn add(&mut self, share: &S) -> Result<()> {
+        let h = share.header();
+        if h.kind != S::KIND || h.instance != *self.crp.instance().id() {
+            return Err(ThresholdError::WrongInstance.into());
+        }
+        if h.set != *self.set.digest() {
+            return Err(ThresholdError::WrongParticipantSet.into());
+        }
+        let idx = self.set.ids().binary_search(&h.party).map_err(|_| {
+            ThresholdError::UnexpectedParty {
+                party: h.party.get(),
+            }
+        })?;
+        if self.seen[idx] {
+            return Err(ThresholdError::DuplicateParty {
+                party: h.party.get(),
+            }
+            .into());
+        }
+        if self.tag.is_some_and(|t| t != share.tag()) {
+            return Err(ThresholdError::WrongInstance.into());
+        }
+        if self.parts.is_empty() {
+            // The first share (its shape checked by the visit) starts the sum: a copy, not a
+            // zero-filled accumulator (fresh zero pages cost a page fault each).
+            let mut first = Vec::new();
+            share.for_each_poly(self.params, &mut |k, p| {
+                debug_assert_eq!(k, first.len());
+                first.push(p.clone());
+                Ok(())
+            })?;
+            self.parts = first;
+        } else {
+            // Shape first (no partial sums), then the sum.
+            share.for_each_poly(self.params, &mut |k, p| {
+                let acc = self.parts.get(k).ok_or(Error::ContextMismatch)?;
+                if acc.limbs() != p.limbs() {
+                    return Err(Error::ContextMismatch);
+                }
+                Ok(())
+            })?;
+            let parts = &mut self.parts;
+            share.for_each_poly(self.params, &mut |k, p| parts[k].add_assign(p))?;
+        }
+        self.seen[idx] = true;
+        self.count += 1;
+        self.tag = Some(share.tag());
+        Ok(())
+    }
+
+    /// The number of shares added.
+    pub fn received(&self) -> usize {
+        self.count
+    }
+
+    /// The aggregate, once every party of the set has contributed.
+    ///
+    /// # Errors
+    /// [`ThresholdError::MissingShares`] if a party's share is missing.
+    pub fn finish(self) -> Result<S::Output> {
+        if self.count != self.set.len() {
+            return Err(ThresholdError::MissingShares {
+                received: self.count,
+                expected: self.set.len(),
+            }
+            .into());
+        }
+        S::build(self.crp, self.set, self.tag.unwrap_or(0), self.parts)
+    }
+}
+
+/// All shares through a [`KeyAggregator`].
+fn aggregate_all<S: KeyGenShare>(
+    params: &Arc<RlweParams>,
+    crp: &Crp,
+    set: &ActiveSet,
+    shares: &[S],
+) -> Result<S::Output> {
+    let mut agg = KeyAggregator::new(params, crp, set)?;
+    for s in shares {
+        agg.add(s)?;
+    }
+    agg.finish()
 }

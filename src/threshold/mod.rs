@@ -36,7 +36,7 @@
 //! | protocol | rounds | per-party message | module |
 //! |---|---|---|---|
 //! | collective public key | 1 | `b_i = -a s_i + e_i` over `Q` | [`keygen`] |
-//! | relinearisation key | 2 | round 1: `(h0_i, h1_i)` per digit over `QP`; round 2: one polynomial per digit over `QP` | [`keygen`] |
+//! | relinearisation key | 2 | round 1: `h0_ij` per digit and one `h1_i`, over `QP` (`dnum + 1` polynomials); round 2: one polynomial per digit over `QP` | [`keygen`] |
 //! | Galois key (one per element) | 1 | one polynomial per digit over `QP` | [`keygen`] |
 //! | decryption | 1 | `s_i c_1 + e_smudge` at the lowest useful level | [`decrypt`] |
 //! | public-key switch | 1 | `(s_i c_1 + u_i p_0 + e_smudge, u_i p_1 + e_1)` | [`decrypt`] |
@@ -47,13 +47,20 @@
 //! the hybrid key of this crate (special primes `P`, `dnum` digits, gadget `w_j = P·T_j`) and
 //! arranged so that the final key's `a_j` is the common reference polynomial (so the key is
 //! seeded like a single-key one) and round 2 sends one polynomial per digit instead of two:
-//! round 1, with an ephemeral ternary `u_i`: `h0_i = -u_i a_j + s_i w_j + e0_i`,
-//! `h1_i = s_i a_j + e1_i`; round 2, from the sums `h0, h1`:
-//! `h2_i = s_i (h0 - a_j) + u_i h1 + e2_i`. Then
-//! `b_j = Σ h2_i = -a_j s + s² w_j + (s e0 + u e1 + e2)`, a key switching key from `s²` to
-//! `s` (noise `s e0 + u e1 + e2`, as in PETS 2021). Round 2 is two RLWE samples in `(s_i, u_i)`
-//! summed, so it reveals no more than Lattigo's two separate ones.
-//!
+//! round 1 sends `dnum + 1` polynomials instead of `2·dnum`. Round 1, with a fresh ephemeral
+//! ternary `u_ij` per digit and one more common polynomial `c` of the instance (expanded from
+//! its id, domain `trc`): `h0_ij = -u_ij c + s_i w_j + e0_ij` per digit and once
+//! `h1_i = s_i c + e1_i`; the aggregator sums them and subtracts the key's `a_j` once:
+//! `d_j = Σ h0_ij - a_j`, `h1 = Σ h1_i`. Round 2: `h2_ij = s_i d_j + u_ij h1 + e2_ij`. Then
+//! `b_j = Σ h2_ij = -a_j s + s² w_j + (s e0_j + u_j e1 + e2_j)` (`u_j = Σ u_ij`), a key
+//! switching key from `s²` to `s` with the noise of PETS 2021's key. Security as there: each
+//! `h0_ij` is an RLWE sample under a secret `u_ij` used for no other digit (the one `c` is
+//! shared by independent secrets, as a public key's `a` is; it must not be shared by one
+//! secret, which is why the digits do not share `u`), `h1_i` an RLWE sample of `s_i` on a
+//! polynomial used by no other protocol, and round 2 two RLWE samples in `(s_i, u_ij)` summed.
+//! Shares of one instance are sums over the parties ([`KeyAggregator`] adds them one at a time,
+//! in memory independent of the number of parties).
+
 //! ## Randomness
 //! Share errors are centered binomial (`η = 21`, SEAL's error distribution, standard deviation
 //! 3.24 against the standard's Gaussian 3.2); all per-share randomness is a ChaCha20 stream keyed
@@ -105,8 +112,8 @@ pub use decrypt::{
     PkSwitchShare,
 };
 pub use keygen::{
-    GaloisKeyShare, PublicKeyShare, RelinEphemeral, RelinRound1Aggregate, RelinRound1Share,
-    RelinRound2Share,
+    GaloisKeyShare, KeyAggregator, KeyGenShare, PublicKeyShare, RelinEphemeral,
+    RelinRound1Aggregate, RelinRound1Share, RelinRound2Share,
 };
 pub use log::{FileShareLog, InMemoryShareLogForTesting, LogClass, ShareLog};
 pub use secret::{ideal_secret_key_for_reference_test, ActiveShare, PartySecret};
