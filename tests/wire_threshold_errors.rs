@@ -1,4 +1,4 @@
-//! Hostile and corrupt inputs to the threshold layer's decoders (`docs/FORMAT.md` §6b, kinds
+//! Hostile and corrupt inputs to the threshold layer's decoders (`docs/FORMAT.md` section 7, kinds
 //! `0x0101..=0x010e`): truncated, extended, bit-flipped, wrong magic / version / kind /
 //! parameters, out-of-range residues and invalid fields, each refused with its specific error.
 //! Where a test alters a field on purpose it recomputes the checksum, so that the decoder's own
