@@ -16,6 +16,9 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::sync::{Arc, OnceLock};
 
+mod threshold;
+pub use threshold::*;
+
 fn word(bytes: &[u8]) -> u64 {
     let mut w = [0u8; 8];
     let k = bytes.len().min(8);

@@ -12,6 +12,17 @@
 use migrationfhe::fuzzing;
 use proptest::prelude::*;
 
+/// Every decoder / evaluator target: the core wire targets and the threshold ones.
+fn targets() -> impl Iterator<Item = (&'static str, fuzzing::Target)> {
+    fuzzing::WIRE_TARGETS
+        .into_iter()
+        .chain(fuzzing::THRESHOLD_TARGETS)
+}
+
+fn entry(name: &str) -> fuzzing::Target {
+    targets().find(|(t, _)| *t == name).unwrap().1
+}
+
 fn corpus_dir(target: &str) -> String {
     format!("{}/fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"))
 }
@@ -29,7 +40,7 @@ fn replay(target: &str, f: fn(&[u8])) -> usize {
 fn corpora_replay() {
     assert!(replay("ntt_roundtrip", fuzzing::ntt_roundtrip) >= 3);
     assert!(replay("modulus_ops", fuzzing::modulus_ops) >= 3);
-    for (target, f) in fuzzing::WIRE_TARGETS {
+    for (target, f) in targets() {
         assert!(replay(target, f) >= 1, "no seed for {target}");
     }
 }
@@ -38,23 +49,27 @@ fn corpora_replay() {
 /// that each re-encodes to the same bytes), and each target has at least one.
 #[test]
 fn generated_wire_seeds_decode() {
-    let seeds = fuzzing::wire_corpus().unwrap();
+    let seeds = seeds();
     let write = std::env::var_os("MIGRATIONFHE_WRITE_CORPUS").is_some();
-    for (target, _) in fuzzing::WIRE_TARGETS {
+    for (target, _) in targets() {
         assert!(seeds.iter().any(|s| s.0 == target), "no seed for {target}");
     }
     let f = fuzzing::wire_fixture();
-    for (target, name, bytes) in &seeds {
-        let (_, run) = fuzzing::WIRE_TARGETS
-            .iter()
-            .find(|(t, _)| t == target)
-            .unwrap();
+    for (target, name, bytes) in seeds {
         fuzzing::last_input_decoded();
-        run(bytes);
+        fuzzing::last_combined();
+        entry(target)(bytes);
         assert!(
             fuzzing::last_input_decoded(),
             "seed {target}/{name} does not decode"
         );
+        // Each combination seed is a complete share set: its aggregation succeeds.
+        if *target == "threshold_combine" {
+            assert!(
+                fuzzing::last_combined() >= 1,
+                "seed {target}/{name} is not combined"
+            );
+        }
         if write {
             let dir = corpus_dir(target);
             std::fs::create_dir_all(&dir).unwrap();
@@ -80,7 +95,11 @@ fn generated_wire_seeds_decode() {
 fn seeds() -> &'static [(&'static str, String, Vec<u8>)] {
     static S: std::sync::OnceLock<Vec<(&'static str, String, Vec<u8>)>> =
         std::sync::OnceLock::new();
-    S.get_or_init(|| fuzzing::wire_corpus().unwrap())
+    S.get_or_init(|| {
+        let mut v = fuzzing::wire_corpus().unwrap();
+        v.extend(fuzzing::threshold_corpus().unwrap());
+        v
+    })
 }
 
 proptest! {
@@ -97,8 +116,7 @@ proptest! {
             let i = pos.index(v.len());
             v[i] = *x;
         }
-        let (_, run) = fuzzing::WIRE_TARGETS.iter().find(|(t, _)| t == target).unwrap();
-        run(&v);
+        entry(target)(&v);
     }
 }
 
@@ -108,7 +126,7 @@ proptest! {
     fn random_bytes(data in proptest::collection::vec(any::<u8>(), 0..600)) {
         fuzzing::ntt_roundtrip(&data);
         fuzzing::modulus_ops(&data);
-        for (_, f) in fuzzing::WIRE_TARGETS {
+        for (_, f) in targets() {
             f(&data);
         }
     }

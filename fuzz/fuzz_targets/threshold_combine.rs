@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| migrationfhe::fuzzing::threshold_combine(data));
