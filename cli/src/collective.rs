@@ -27,6 +27,11 @@ pub fn committee(study: &Study) -> Result<Committee> {
     Ok(Committee::new(&ids, ids.len())?)
 }
 
+/// The committee of a `t`-of-`n` study after re-sharing: the same agencies, threshold `t`.
+pub fn shamir_committee(study: &Study) -> Result<Committee> {
+    Ok(committee(study)?.with_threshold(study.threshold)?)
+}
+
 /// The active set of a run (every agency).
 pub fn active_set(study: &Study) -> Result<ActiveSet> {
     Ok(committee(study)?.all()?)
