@@ -273,7 +273,7 @@ pub fn regressor_contribution(spec: &StatsSpec, agency: usize) -> Result<Vec<f64
     Ok(v)
 }
 
-fn sum_submissions<B: SlotBackend>(
+pub(super) fn sum_submissions<B: SlotBackend>(
     be: &B,
     tr: &mut Transcript,
     spec_agencies: &[(String, Vec<usize>)],
