@@ -197,6 +197,18 @@ pub trait SlotBackend {
         let _ = a;
         usize::MAX
     }
+    /// Declares a public bound on every slot's magnitude of `a` (from the analysis' declared
+    /// maxima, never from decrypted data): CKKS records it in the ciphertext's public noise
+    /// estimate when it is tighter than the propagated one (the estimate sizes the smudging
+    /// noise of threshold decryption, so a loose bound costs precision and a wrong one would
+    /// under-size the smudging: declare only bounds that hold). Other backends return `a`.
+    ///
+    /// # Errors
+    /// A bound that is not a positive finite number.
+    fn declare_bound(&self, a: &Self::Ct, bound: f64) -> Result<Self::Ct> {
+        check_bound(bound)?;
+        Ok(a.clone())
+    }
     /// `1/√x` slot-wise for values declared to lie in `[lo, hi]` (`0 < lo`), to about `bits`
     /// bits (CKKS: a Chebyshev interpolant, [`ckks::Evaluator::inverse_sqrt`]; its depth is
     /// `⌈log2(d + 1)⌉ + 2` for the degree `d` the interval and `bits` need).
@@ -230,6 +242,16 @@ pub trait Decryptor<B: SlotBackend> {
     /// # Errors
     /// Scheme errors.
     fn decrypt(&self, ct: &B::Ct) -> Result<Vec<B::Value>>;
+}
+
+fn check_bound(bound: f64) -> Result<()> {
+    if bound.is_finite() && bound > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Analytics {
+            reason: "a declared bound must be a positive finite number".into(),
+        })
+    }
 }
 
 fn too_long(len: usize, slots: usize) -> Error {
@@ -862,6 +884,14 @@ impl SlotBackend for CkksBackend {
     }
     fn levels_left(&self, a: &Self::Ct) -> usize {
         a.level().saturating_sub(1)
+    }
+    fn declare_bound(&self, a: &Self::Ct, bound: f64) -> Result<Self::Ct> {
+        check_bound(bound)?;
+        let mut c = a.clone();
+        if bound < c.estimate().message_bound() {
+            c.set_message_bound(bound);
+        }
+        Ok(c)
     }
     fn counter(&self) -> &OpCounter {
         &self.counter

@@ -161,8 +161,8 @@ pub fn evaluate_blinded<B: SlotBackend<Value = f64>>(
     let start = be.counter().snapshot();
     let (f, fz, m) = weights(spec)?;
     let params = format!(
-        "protocol=blinded-pearson-v1;n={};width={w};covariate={:?};population={:?};blinding=2^U,U<{BLINDING_EXPONENT}",
-        spec.n, spec.covariate, spec.population
+        "protocol=blinded-pearson-v1;n={};width={w};covariate={:?};population={:?};rate_bound={:?};blinding=2^U,U<{BLINDING_EXPONENT}",
+        spec.n, spec.covariate, spec.population, spec.rate_bound
     );
     let mut tr = Transcript::begin(&spec.analysis, &be.describe(), &params);
     let flows =
@@ -180,11 +180,17 @@ pub fn evaluate_blinded<B: SlotBackend<Value = f64>>(
     let out_to_in = be.rotate(&flows, w)?;
     let net = be.sub(&flows, &out_to_in)?;
     let inv_m: Vec<f64> = f.iter().map(|x| x / m).collect();
-    let s = slot0_sum(be, &be.mul_plain(&net, &fz)?, w, 1.0)?;
-    let a = slot0_sum(be, &be.mul_plain(&net, &inv_m)?, w, 1.0)?;
-    let r = be.mul_plain(&net, &f)?;
-    let b = slot0_sum(be, &be.mul(&r, &r)?, w, 1.0 / m)?;
-    let v = be.sub(&b, &be.mul(&a, &a)?)?;
+    // Declared bounds (module docs of `stats`): |r_i| <= R, so |S| <= √V <= R, |A| <= R,
+    // B, V <= R², ρ < n·2^E.
+    let rb = spec.rate_bound;
+    let s = be.declare_bound(&slot0_sum(be, &be.mul_plain(&net, &fz)?, w, 1.0)?, rb)?;
+    let a = be.declare_bound(&slot0_sum(be, &be.mul_plain(&net, &inv_m)?, w, 1.0)?, rb)?;
+    let r = be.declare_bound(&be.mul_plain(&net, &f)?, rb)?;
+    let b = be.declare_bound(&slot0_sum(be, &be.mul(&r, &r)?, w, 1.0 / m)?, rb * rb)?;
+    let v = be.declare_bound(&be.sub(&b, &be.mul(&a, &a)?)?, rb * rb)?;
+    #[allow(clippy::cast_precision_loss)]
+    let rho_bound = spec.agencies.len() as f64 * BLINDING_EXPONENT.exp2();
+    let rho = be.declare_bound(&rho, rho_bound)?;
     tr.operation(
         be,
         "variance",

@@ -216,7 +216,14 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
             spec.agencies[a].0
         )));
     }
-    let diags = sum.ok_or_else(|| refuse("no submissions"))?;
+    // Declared bounds (they tighten the CKKS noise estimate that sizes the smudging): the
+    // row-normalised entries are in [0, 1], so is every score (they sum to 1), and so is every
+    // slot of the replicated vector (its copies do not overlap).
+    let diags = sum
+        .ok_or_else(|| refuse("no submissions"))?
+        .iter()
+        .map(|d| be.declare_bound(d, 1.0))
+        .collect::<Result<Vec<_>>>()?;
     let need = 2 * spec.iterations;
     if let Some(have) = diags.iter().map(|c| be.levels_left(c)).min() {
         if have < need {
@@ -266,7 +273,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
                 }
             }
             Some(xc) => {
-                let rep = replicate(be, xc, n, layout.needed())?;
+                let rep = be.declare_bound(&replicate(be, xc, n, layout.needed())?, 1.0)?;
                 let shifts: Vec<usize> = (1..layout.cts).map(|c| c * layout.blocks).collect();
                 let mut rotated = vec![rep.clone()];
                 rotated.extend(be.rotate_many(&rep, &shifts)?);
@@ -290,7 +297,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
         .pop()
         .flatten()
         .ok_or_else(|| refuse("empty block sum"))?;
-        let next = be.add_plain(&y, &teleport_vec)?;
+        let next = be.declare_bound(&be.add_plain(&y, &teleport_vec)?, 1.0)?;
         tr.operation(
             be,
             "power_iteration",

@@ -95,7 +95,15 @@ pub struct StatsSpec {
     /// Declared interval of the variance of the rate (for the correlation's inverse square
     /// root).
     pub variance_interval: (f64, f64),
+    /// Declared public bound on `|r_i|`, the net migration rate per 1,000 (it tightens the
+    /// CKKS noise estimate that sizes the smudging of threshold decryption: it must hold).
+    pub rate_bound: f64,
 }
+
+/// The declared bound on the 5-year net migration rate per 1,000 used by
+/// [`StatsSpec::abel_sander_wdi`]: a net gain or loss by migration of at most twice the
+/// starting population (the largest in the Abel–Sander periods is about 1,040, Qatar 2005–10).
+pub const DEFAULT_RATE_BOUND: f64 = 2000.0;
 
 /// Which outputs a statistics evaluation declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +156,7 @@ impl StatsSpec {
             covariate: lngdp,
             regressors: regs,
             variance_interval,
+            rate_bound: DEFAULT_RATE_BOUND,
         }
     }
 
@@ -177,6 +186,9 @@ impl StatsSpec {
         let (lo, hi) = self.variance_interval;
         if !(lo > 0.0 && hi > lo) {
             return Err(refuse("the declared variance interval needs 0 < lo < hi"));
+        }
+        if !(self.rate_bound.is_finite() && self.rate_bound > 0.0) {
+            return Err(refuse("the declared rate bound must be a positive number"));
         }
         if self.valid().iter().filter(|&&v| v).count() <= self.regressors.len() + 1 {
             return Err(refuse("too few countries with every indicator"));
@@ -344,8 +356,8 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
     }
     let start = be.counter().snapshot();
     let params = format!(
-        "n={n};width={w};outputs={outputs:?};covariate={:?};regressors={:?};population={:?};variance_interval={:?}",
-        spec.covariate, spec.regressors, spec.population, spec.variance_interval
+        "n={n};width={w};outputs={outputs:?};covariate={:?};regressors={:?};population={:?};variance_interval={:?};rate_bound={:?}",
+        spec.covariate, spec.regressors, spec.population, spec.variance_interval, spec.rate_bound
     );
     let mut tr = Transcript::begin(&spec.analysis, &be.describe(), &params);
     let flows = sum_submissions(be, &mut tr, &spec.agencies, &flow_label(spec), subs)?
@@ -353,7 +365,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
     let regs = sum_submissions(be, &mut tr, &spec.agencies, &regressor_label(spec), subs)?;
     let out_to_in = be.rotate(&flows, w)?;
     let net = be.sub(&flows, &out_to_in)?;
-    let r = be.mul_plain(&net, &spec.rate_factors())?;
+    let r = be.declare_bound(&be.mul_plain(&net, &spec.rate_factors())?, spec.rate_bound)?;
     tr.operation(
         be,
         "net_rate_per_1000",
