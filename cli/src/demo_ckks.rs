@@ -38,12 +38,14 @@ pub const PAGERANK_ITERATIONS: usize = 2;
 mod tolerance {
     /// PageRank scores (about 1/196 each).
     pub const PAGERANK: f64 = 1e-4;
-    /// `Σ r`, `Σ r²`, `Σ x r` (rates per 1,000 over 179 countries: up to about 2·10^6).
-    pub const MOMENTS: f64 = 1.0;
-    /// OLS coefficients with public regressors (the smallest is about 0.5).
-    pub const OLS_PUBLIC: f64 = 1e-4;
-    /// Gram matrix `XᵀX` and `Xᵀr` (entries up to about 2·10^6).
-    pub const GRAM: f64 = 1e-2;
+    /// `Σ r`, `Σ r²`, `Σ x r` (rates per 1,000 over 179 countries: `Σ r²` about 2·10^6, so
+    /// 10 is about 5·10^-6 of the variance).
+    pub const MOMENTS: f64 = 10.0;
+    /// OLS coefficients with public regressors (the smallest is about 0.5: 5·10^-4 is 10^-3
+    /// of it, the tolerance).
+    pub const OLS_PUBLIC: f64 = 5e-4;
+    /// Gram matrix `XᵀX` and `Xᵀr` (entries from 179 to about 10^6).
+    pub const GRAM: f64 = 10.0;
     /// Forecasts of yearly counts (10^4 to 10^7 persons).
     pub const FORECAST: f64 = 1.0;
     /// k-means cluster profile sums and sizes (sizes are integers up to 196).
@@ -420,7 +422,7 @@ pub fn run(
                     &dec,
                     vec![(corr_eval.blinded.name.clone(), 1)],
                 );
-                let out = corr_eval.finish(&be, &stats_spec.label, u0)?.clone();
+                let out = corr_eval.finish(&be, &stats_spec, u0)?.clone();
                 dec.set_tolerance(tolerance::CORRELATION);
                 let r = keep(
                     migrationfhe::analytics::open_output(&be, &dec, &corr_eval.transcript, &out),

@@ -10,23 +10,28 @@
 //!    value `ρ_a` in slot 0 ([`blinding_value`]: `ρ_a = 2^U`, `U` uniform on
 //!    `[0, BLINDING_EXPONENT)`, drawn by the agency and never revealed). The node adds them:
 //!    `ρ = Σ ρ_a`, unknown to every coalition that misses one agency's `ρ_a`.
-//! 2. The node computes, each in slot 0 only (segment sums with one-slot masks):
-//!    `S` (depth 2: one plaintext product `net ⊙ (w·z')`, one mask), `A = Σ r/m` (depth 2),
-//!    `B = Σ r²/m` (depth 3: rate, square, mask), `V = B - A²` (depth 3), and declares
-//!    **`u = ρ²·V`** (depth 4) as an output: it is the only intermediate value decrypted.
+//! 2. The node adds the rate contributions (`r`, depth 0) and computes, each in slot 0 only
+//!    (segment sums with one-slot masks): `S` (depth 2: one plaintext product `r ⊙ z'`, one
+//!    mask), `A = Σ r/m` (depth 1), `B = Σ r²/m` (depth 2: square, mask), `V = B - A²`
+//!    (depth 2), and declares **`u = ρ²·V`** (depth 3) as an output: it is the only
+//!    intermediate value decrypted.
 //! 3. The agencies decrypt `u`; the public `g = u^{-1/2} = 1/(ρ√V)` is computed in the clear
 //!    and recorded in the transcript ([`BlindedCorrelation::finish`], exactly, as its bits).
 //! 4. The node computes `r = (S·ρ)·g` (depth 3 + 1 = 4) and declares it; the agencies decrypt
 //!    it. Depth 4 in all: it runs on `n16384_depth5_scale40` and on the high-precision
-//!    threshold presets.
+//!    threshold presets. The relative error of the decrypted `u` passes to `r` halved (through
+//!    `g`); a caller releasing `r` accounts for it (the demo does).
 //!
 //! ## What is revealed
 //! `r` (the output) and `u = ρ²·V`: the variance of the rates up to the unknown factor `ρ²`.
 //! Against a coalition of all agencies but one (say `h`), `ρ = K + ρ_h` with `K` known and
 //! `ρ_h` log-uniform on `[1, 2^BLINDING_EXPONENT)`, so `V` is only known to lie in
-//! `[u/(K + 2^E)², u/(K + 1)²]`; a coalition that misses several agencies knows less. The
-//! blinding hides magnitude only: `u > 0` (the sign of `V`) is public anyway. Nothing else is
-//! decrypted (the rates, `S`, `A`, `B` and `V` stay encrypted). Note that a study that also
+//! `[u/(K + 2^E)², u/(K + 1)²]` (`E` = [`BLINDING_EXPONENT`]): with `E = 8` and `K` the sum
+//! of nine such values (typically a few hundred), within a factor of about 3 — the blinding is
+//! weak against `n - 1` colluding agencies; one agency alone, knowing only its `ρ_a`, knows `V`
+//! within a factor of up to `(n·2^E/(ρ_a + n - 1))²`. A wider range hides more but costs
+//! precision (see [`BLINDING_EXPONENT`]). `u > 0` (the sign of `V`) is public anyway. Nothing
+//! else is decrypted (the rates, `S`, `A`, `B` and `V` stay encrypted). Note that a study that also
 //! declares the [`Moments`](super::stats::StatOutput::Moments) output publishes `V` exactly;
 //! the blinding matters when the correlation is the only statistic released.
 
@@ -38,10 +43,10 @@ use super::OpCounts;
 use crate::error::{Error, Result};
 use rand_core::{CryptoRng, RngCore};
 
-/// The blinding values are `2^U` with `U` uniform on `[0, BLINDING_EXPONENT)`. The bound
-/// keeps `u = ρ²V` inside the modulus at depth 4 of the scale-`2^40` presets (`ρ < n·2^16`,
-/// `V < 2^15` per 1,000²: `u < 2^54` for ten agencies; the level holds about `2^59`).
-pub const BLINDING_EXPONENT: f64 = 16.0;
+/// The blinding values are `2^U` with `U` uniform on `[0, BLINDING_EXPONENT)`. A wider range
+/// hides `V` better but costs precision: the public noise estimate of `u` grows with the
+/// bound `n·2^E` of `ρ` squared, and the threshold decryption's smudging grows with it.
+pub const BLINDING_EXPONENT: f64 = 8.0;
 
 /// Depth of the protocol (levels consumed before the last decryption).
 pub const DEPTH: usize = 4;
@@ -69,8 +74,8 @@ pub fn blinding_contribution(rho: f64) -> Vec<f64> {
     vec![rho]
 }
 
-/// The protocol's first phase: the declared blinded variance `u` and the encrypted `S·ρ`
-/// kept by the node for the second phase.
+/// The protocol's first phase: the declared blinded variance `u`, and the encrypted `S` and
+/// `ρ` kept by the node for the second phase.
 #[derive(Clone, Debug)]
 pub struct BlindedCorrelation<Ct> {
     /// The transcript so far (submissions, operations, the output `u`; then `g` and `r`).
@@ -79,14 +84,16 @@ pub struct BlindedCorrelation<Ct> {
     pub blinded: DeclaredOutput<Ct>,
     /// The declared output `correlation/{label}` once [`finish`](Self::finish) ran.
     pub correlation: Option<DeclaredOutput<Ct>>,
-    /// `S·ρ` (slot 0), not decrypted.
-    pending: Ct,
+    /// `S` (slot 0), not decrypted.
+    s: Ct,
+    /// `ρ` (slot 0), not decrypted.
+    rho: Ct,
     /// Operations used by phase 1.
     pub counts: OpCounts,
 }
 
-/// `z'_i` of the module docs times the rate factor (`1000/pop_i` on valid nodes).
-fn weights(spec: &StatsSpec) -> Result<(Vec<f64>, Vec<f64>, f64)> {
+/// `z'_i` of the module docs (zero outside the valid countries) and `m`.
+fn weights(spec: &StatsSpec) -> Result<(Vec<f64>, f64)> {
     let valid = spec.valid();
     let n = spec.n;
     #[allow(clippy::cast_precision_loss)]
@@ -108,23 +115,11 @@ fn weights(spec: &StatsSpec) -> Result<(Vec<f64>, Vec<f64>, f64)> {
     if sxx <= 0.0 {
         return Err(refuse("the covariate is constant over the valid countries"));
     }
-    let f: Vec<f64> = (0..n)
-        .map(|i| match (valid[i], spec.population[i]) {
-            (true, Some(p)) => 1000.0 / p,
-            _ => 0.0,
-        })
-        .collect();
     let d = (m * sxx).sqrt();
-    let fz = (0..n)
-        .map(|i| {
-            if valid[i] {
-                f[i] * (x[i] - xbar) / d
-            } else {
-                0.0
-            }
-        })
+    let z = (0..n)
+        .map(|i| if valid[i] { (x[i] - xbar) / d } else { 0.0 })
         .collect();
-    Ok((f, fz, m))
+    Ok((z, m))
 }
 
 fn slot0_sum<B: SlotBackend>(be: &B, ct: &B::Ct, w: usize, weight: B::Value) -> Result<B::Ct> {
@@ -159,7 +154,7 @@ pub fn evaluate_blinded<B: SlotBackend<Value = f64>>(
         ));
     }
     let start = be.counter().snapshot();
-    let (f, fz, m) = weights(spec)?;
+    let (z, m) = weights(spec)?;
     let params = format!(
         "protocol=blinded-pearson-v1;n={};width={w};covariate={:?};population={:?};rate_bound={:?};blinding=2^U,U<{BLINDING_EXPONENT}",
         spec.n, spec.covariate, spec.population, spec.rate_bound
@@ -177,15 +172,12 @@ pub fn evaluate_blinded<B: SlotBackend<Value = f64>>(
             be.levels_left(&flows)
         )));
     }
-    let out_to_in = be.rotate(&flows, w)?;
-    let net = be.sub(&flows, &out_to_in)?;
-    let inv_m: Vec<f64> = f.iter().map(|x| x / m).collect();
-    // Declared bounds (module docs of `stats`): |r_i| <= R, so |S| <= √V <= R, |A| <= R,
-    // B, V <= R², ρ < n·2^E.
+    // The agencies' contributions sum to the rates r (stats module docs). Declared bounds:
+    // |r_i| <= R, so |S| <= √V <= R, |A| <= R, B, V <= R², ρ < n·2^E.
     let rb = spec.rate_bound;
-    let s = be.declare_bound(&slot0_sum(be, &be.mul_plain(&net, &fz)?, w, 1.0)?, rb)?;
-    let a = be.declare_bound(&slot0_sum(be, &be.mul_plain(&net, &inv_m)?, w, 1.0)?, rb)?;
-    let r = be.declare_bound(&be.mul_plain(&net, &f)?, rb)?;
+    let r = be.declare_bound(&flows, rb)?;
+    let s = be.declare_bound(&slot0_sum(be, &be.mul_plain(&r, &z)?, w, 1.0)?, rb)?;
+    let a = be.declare_bound(&slot0_sum(be, &r, w, 1.0 / m)?, rb)?;
     let b = be.declare_bound(&slot0_sum(be, &be.mul(&r, &r)?, w, 1.0 / m)?, rb * rb)?;
     let v = be.declare_bound(&be.sub(&b, &be.mul(&a, &a)?)?, rb * rb)?;
     #[allow(clippy::cast_precision_loss)]
@@ -199,12 +191,11 @@ pub fn evaluate_blinded<B: SlotBackend<Value = f64>>(
     );
     let rho2 = be.mul(&rho, &rho)?;
     let u = be.mul(&rho2, &v)?;
-    let pending = be.mul(&s, &rho)?;
     tr.operation(
         be,
         "blind",
-        "u = rho^2 V, S rho (rho = sum of the agencies' rho_a)",
-        &[u.clone(), pending.clone()],
+        "u = rho^2 V (rho = sum of the agencies' rho_a)",
+        std::slice::from_ref(&u),
     );
     let blinded = DeclaredOutput {
         name: format!("corr_blinded_variance/{}", spec.label),
@@ -216,21 +207,24 @@ pub fn evaluate_blinded<B: SlotBackend<Value = f64>>(
         transcript: tr,
         blinded,
         correlation: None,
-        pending,
+        s,
+        rho,
         counts: be.counter().snapshot() - start,
     })
 }
 
 impl<Ct: Clone> BlindedCorrelation<Ct> {
     /// Phase 2: from the decrypted `u`, the public `g = u^{-1/2}` (recorded exactly), then
-    /// `r = (S·ρ)·g`, declared as `correlation/{label}`.
+    /// `r = (S·ρ)·g`, declared as `correlation/{label}`. The product `S·ρ` is formed here,
+    /// with the public bound `ρ <= √(u/V_lo)` (`V_lo` the declared lower end of the variance
+    /// interval) that the decrypted `u` gives.
     ///
     /// # Errors
     /// `u <= 0` or not finite (the decryption failed); backend errors.
     pub fn finish<B: SlotBackend<Ct = Ct, Value = f64>>(
         &mut self,
         be: &B,
-        label: &str,
+        spec: &StatsSpec,
         u: f64,
     ) -> Result<&DeclaredOutput<Ct>> {
         if !(u.is_finite() && u > 0.0) {
@@ -239,18 +233,21 @@ impl<Ct: Clone> BlindedCorrelation<Ct> {
             ));
         }
         let g = 1.0 / u.sqrt();
-        let r = be.mul_plain(&self.pending, &[g])?;
+        let rho_bound = (u / spec.variance_interval.0).sqrt();
+        let rho = be.declare_bound(&self.rho, rho_bound)?;
+        let pending = be.mul(&self.s, &rho)?;
+        let r = be.mul_plain(&pending, &[g])?;
         self.transcript.operation(
             be,
             "unblind",
             &format!(
-                "r = (S rho) g, g = u^(-1/2) = {g:e} (bits {:016x})",
+                "r = (S rho) g, g = u^(-1/2) = {g:e} (bits {:016x}), rho <= (u/V_lo)^(1/2) = {rho_bound:e}",
                 g.to_bits()
             ),
             std::slice::from_ref(&r),
         );
         let out = DeclaredOutput {
-            name: format!("correlation/{label}"),
+            name: format!("correlation/{}", spec.label),
             cts: vec![r],
             slots: vec![(0, 0)],
         };
@@ -284,7 +281,7 @@ pub fn run<B: SlotBackend<Value = f64>, D: Decryptor<B>>(
         .first()
         .copied()
         .ok_or_else(|| refuse("empty blinded output"))?;
-    let out = p.finish(be, &spec.label, u)?.clone();
+    let out = p.finish(be, spec, u)?.clone();
     let r = open_output(be, dec, &p.transcript, &out)?
         .first()
         .copied()
@@ -311,7 +308,7 @@ pub fn verify<B: SlotBackend<Value = f64>>(
     transcript: &Transcript,
 ) -> Result<()> {
     let mut p = evaluate_blinded(be, spec, subs)?;
-    p.finish(be, &spec.label, blinded_variance)?;
+    p.finish(be, spec, blinded_variance)?;
     transcript.same_as(&p.transcript)
 }
 
@@ -336,6 +333,6 @@ pub fn plan_rotations(spec: &StatsSpec, slots: usize) -> Result<Vec<usize>> {
         }
     }
     let mut p = evaluate_blinded(&be, spec, &subs)?;
-    p.finish(&be, &spec.label, 1.0)?;
+    p.finish(&be, spec, 1.0)?;
     Ok(be.counter().rotation_steps())
 }
