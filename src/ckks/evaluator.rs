@@ -106,27 +106,23 @@ impl Evaluator {
         })
     }
 
-    /// Rescales in place: divides by the last prime with rounding, dropping it; the scale is
-    /// divided by that prime.
+    /// Rescales in place: divides by the primes of the top level with rounding, dropping them
+    /// (one prime, or `k` with composite scaling: see
+    /// [`Parameters::rescale_level`]); the scale is divided by their product
+    /// ([`Parameters::rescale_divisor`]).
     ///
     /// # Errors
-    /// [`CkksError::LevelExhausted`] at level 1; [`Error::ContextMismatch`] for another
-    /// parameter set's ciphertext.
+    /// [`CkksError::LevelExhausted`] at the levels of the first modulus (level 1 with one
+    /// prime per level); [`Error::ContextMismatch`] for another parameter set's ciphertext.
     pub fn rescale_assign(&self, ct: &mut Ciphertext) -> Result<()> {
         self.params.check_ct(ct)?;
         let l = ct.level();
-        if l < 2 {
-            return Err(CkksError::LevelExhausted {
-                level: l,
-                needed: 2,
-            }
-            .into());
-        }
+        let divisor = self.params.rescale_divisor(l)?;
         let mut tmp = vec![0u64; self.params.degree()];
         for p in &mut ct.parts {
             self.rescale_poly(p, &mut tmp)?;
         }
-        ct.scale /= self.params.q_f64(l - 1);
+        ct.scale /= divisor;
         ct.seed = None;
         let v = self
             .params
@@ -146,8 +142,11 @@ impl Evaluator {
     }
 
     fn rescale_poly(&self, p: &mut Poly<Ntt>, tmp: &mut [u64]) -> Result<()> {
-        let n = self.params.degree();
         let l = p.limbs();
+        if self.params.rescale[l - 1].drop >= 2 {
+            return self.rescale_poly_composite(p, tmp);
+        }
+        let n = self.params.degree();
         let ctx = Arc::clone(p.context());
         let moduli = ctx.moduli();
         let plans = ctx.plans();
@@ -180,6 +179,69 @@ impl Evaluator {
         p.drop_last_prime()
     }
 
+    /// Composite rescale: divides by the product `D = p_0 ⋯ p_{d-1}` of the top `d` primes in
+    /// one rounding (Agrawal, Chevallier-Mames, Cho, Joye, Kim, Lee, Lee, Lee, Paterson,
+    /// "High-precision RNS-CKKS on fixed but smaller word-size architectures", 2023). The
+    /// dropped limbs go back to coefficients, `[c + ⌊D/2⌋]_D` is rebuilt exactly in mixed radix
+    /// `y_0 + y_1 p_0 + y_2 p_0 p_1 + …` (Garner), reduced modulo each kept prime and
+    /// transformed forward; then `(c_j - ([c + ⌊D/2⌋]_D - ⌊D/2⌋))·D^{-1}` slot by slot, which
+    /// is `⌊(c + ⌊D/2⌋)/D⌋`, the rounded quotient.
+    fn rescale_poly_composite(&self, p: &mut Poly<Ntt>, tmp: &mut [u64]) -> Result<()> {
+        let n = self.params.degree();
+        let l = p.limbs();
+        let ctx = Arc::clone(p.context());
+        let moduli = ctx.moduli();
+        let plans = ctx.plans();
+        let table = &self.params.rescale[l - 1];
+        let d = table.drop;
+        let kept = l - d;
+        let data = p.residues_mut();
+        let (keep, last) = data.split_at_mut(kept * n);
+        let last = &mut last[..d * n];
+        // Residues of c + ⌊D/2⌋ modulo each dropped prime, in coefficient form.
+        for (i, limb) in last.chunks_exact_mut(n).enumerate() {
+            let pi = &moduli[kept + i];
+            plans[kept + i].inverse(limb)?;
+            let h = table.dropped_half[i];
+            for x in limb.iter_mut() {
+                *x = pi.add(*x, h);
+            }
+        }
+        // Garner: limb i becomes the mixed-radix digit y_i < p_i.
+        for i in 1..d {
+            let pi = &moduli[kept + i];
+            let (weights, inv) = &table.garner[i];
+            let inv_s = pi.shoup(*inv);
+            let (done, rest) = last.split_at_mut(i * n);
+            let xi = &mut rest[..n];
+            for (c, x) in xi.iter_mut().enumerate() {
+                let mut acc = *x;
+                for (m, &w) in weights.iter().enumerate() {
+                    acc = pi.sub(acc, pi.mul(pi.reduce(done[m * n + c]), w));
+                }
+                *x = pi.mul_shoup(acc, *inv, inv_s);
+            }
+        }
+        for (j, (limb, q)) in keep.chunks_exact_mut(n).zip(moduli).enumerate() {
+            let row = &table.radix[j];
+            let hj = table.half[j];
+            for (c, t) in tmp.iter_mut().enumerate() {
+                let mut acc = q.neg(hj);
+                for (i, &w) in row.iter().enumerate() {
+                    acc = q.add(acc, q.mul(q.reduce(last[i * n + c]), w));
+                }
+                *t = acc;
+            }
+            plans[j].forward(tmp)?;
+            let (w, ws) = table.inv[j];
+            super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value());
+        }
+        for _ in 0..d {
+            p.drop_last_prime()?;
+        }
+        Ok(())
+    }
+
     /// Brings `ct` down to `level`, and (when it has a level to spare and the scales differ)
     /// to `scale` up to a relative `1/(2k)`, with the integer multiply-and-rescale of the
     /// module docs.
@@ -187,16 +249,44 @@ impl Evaluator {
         if ct.level() <= level || scales_match(ct.scale, scale) {
             return self.drop_to_level(ct, level.min(ct.level()));
         }
-        let q = self.params.q_f64(level);
-        let k = (scale * q / ct.scale).round();
-        if !(1.0..4.0e18).contains(&k) {
+        // The level whose rescale lands on `level` (level + k at the levels of a composite
+        // chain); without one, the primes are only dropped.
+        let above = level + self.params.scale_primes();
+        if above > ct.level() || self.params.rescale_level(above).ok() != Some(level) {
             return self.drop_to_level(ct, level);
         }
-        let mut c = self.drop_to_level(ct, level + 1)?;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let ku = k as u64;
+        let q = self.params.rescale_divisor(above)?;
+        let k = (scale * q / ct.scale).round();
+        if self.params.scale_primes() == 1 {
+            if !(1.0..4.0e18).contains(&k) {
+                return self.drop_to_level(ct, level);
+            }
+            let mut c = self.drop_to_level(ct, above)?;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let ku = k as u64;
+            for p in &mut c.parts {
+                p.mul_scalar_assign(ku);
+            }
+            c.scale *= k;
+            self.rescale_assign(&mut c)?;
+            return Ok(c);
+        }
+        // Composite: k is up to about D = 2^(k·bits), an integer held exactly in an f64.
+        if !(1.0..1.0e36).contains(&k) {
+            return self.drop_to_level(ct, level);
+        }
+        let mut c = self.drop_to_level(ct, above)?;
+        let n = self.params.degree();
+        let moduli = self.params.moduli();
         for p in &mut c.parts {
-            p.mul_scalar_assign(ku);
+            for (j, limb) in p.residues_mut().chunks_exact_mut(n).enumerate() {
+                let q = &moduli[j];
+                let w = self.params.reduce_f64(k, j);
+                let ws = q.shoup(w);
+                for y in limb.iter_mut() {
+                    *y = q.mul_shoup(*y, w, ws);
+                }
+            }
         }
         c.scale *= k;
         self.rescale_assign(&mut c)?;
@@ -632,13 +722,22 @@ impl Evaluator {
     pub fn mul_const_complex(&self, ct: &Ciphertext, c: Complex) -> Result<Ciphertext> {
         self.params.check_ct(ct)?;
         let l = ct.level();
-        let mut s_c = if l >= 2 {
-            self.params.scale_at(l - 1)? * self.params.q_f64(l - 1) / ct.scale
-        } else {
-            0.0
+        // The factor that makes the next rescale land on the canonical scale of the level below
+        // (about the rescale divisor: q_{l-1}, or the product of a composite level's primes).
+        let (mut s_c, divisor) = match self.params.rescale_level(l) {
+            Ok(below) => {
+                let d = self.params.rescale_divisor(l)?;
+                (self.params.scale_at(below)? * d / ct.scale, d)
+            }
+            Err(_) => (0.0, self.params.q_f64(l - 1)),
         };
-        if !(1.0..=9.0e15).contains(&s_c) {
-            s_c = self.params.q_f64(l - 1);
+        let upper = if self.params.scale_primes() == 1 {
+            9.0e15
+        } else {
+            divisor * 1024.0
+        };
+        if !(1.0..=upper).contains(&s_c) {
+            s_c = divisor;
         }
         let (re, im) = self.scaled_const(ct, c, s_c)?;
         let n = self.params.degree();

@@ -25,6 +25,11 @@
 //! vector occupies the real parts of the `N/2` slots; rotations by `k` use the Galois element
 //! `5^k mod 2N` ([`Parameters::rotation_element`]), conjugation `2N - 1`.
 //!
+//! With **composite scaling** ([`ParametersBuilder::scale_primes`]) a level's scale is carried
+//! by `k` primes (scales up to `2^120`, for threshold decryption, whose smudging noise needs
+//! about 80 bits of scale below the wanted precision); a level is still a prime count and a
+//! rescale drops `k` of them ([`Parameters::rescale_level`], [`Parameters::depth_left`]).
+//!
 //! ## Precision (measured, `tests/ckks_precision.rs`)
 //! At `n16384_depth5_scale40`, 8,192 values uniform in `[-1, 1]`, public-key encryption: fresh
 //! 25.9 bits (`-log2` of the largest error), 25.2 bits after one multiply-relinearise-rescale,
@@ -69,5 +74,5 @@ pub use encrypt::{
     decrypt, decrypt_decode_public, encrypt, encrypt_symmetric, GaloisKeys, PublicKey,
 };
 pub use evaluator::{Evaluator, SCALE_TOLERANCE};
-pub use params::{Parameters, ParametersBuilder, Preset};
+pub use params::{Parameters, ParametersBuilder, Preset, MAX_SCALE_BITS, MAX_SCALE_PRIMES};
 pub use polyeval::{chebyshev_coefficients, Interval};

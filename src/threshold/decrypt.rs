@@ -30,9 +30,12 @@
 //! # CKKS precision
 //! The smudging is about `λ + log2 N` bits above the ciphertext noise, and CKKS's noise sits
 //! right below the scale: after a threshold decryption the precision is roughly the fresh
-//! precision minus `λ + log2 N + log2 n` bits, negative for `λ = 40` at scales `2^40`–`2^50`
-//! (see `docs/THRESHOLD.md` for the measured figures). [`CkksDecryption::estimated_precision_bits`]
-//! gives the public estimate before anyone releases a share.
+//! precision minus `λ + log2 N + log2 n` bits, negative for `λ = 40` at scales `2^40`–`2^50`.
+//! The smudging width does not grow with the scale, so the composite-scaling presets
+//! ([`ckks::Preset::N32768Depth5Scale104`], [`ckks::Preset::N16384Depth2Scale100`]) keep
+//! 20–25 bits at `λ = 40` for 3–10 parties (see `docs/THRESHOLD.md` for the measured figures).
+//! [`CkksDecryption::estimated_precision_bits`] gives the public estimate before anyone
+//! releases a share.
 
 use super::common::{
     c1_digest, check_headers, check_q, ActiveSet, ProtocolKind, ShareHeader, Stream,
@@ -631,12 +634,11 @@ impl CkksDecryption {
         let key_parties = set.committee_count();
         let est = ct.estimate();
         let log_scale = ct.scale().log2();
-        // Coefficient variance = slot variance · Δ² / N.
-        let sigma = 0.5 * est.variance.max(f64::MIN_POSITIVE).log2() + log_scale
-            - 0.5 * (n as f64).log2()
-            + f64::from(key_parties).log2()
-            + policy.margin_log2;
-        let bound = sigma + tail_factor(n, policy.lambda).log2();
+        // B = the estimate's coefficient bound at failure 2^-λ (σ_coef = Δ·σ_slot/√N times the
+        // Gaussian union-bound factor), times the committee size, times the caller's margin.
+        let single = ckks::NoiseEstimate::new(est.variance.max(f64::MIN_POSITIVE), est.bound)
+            .coefficient_bound(n, ct.scale(), policy.lambda);
+        let bound = single.log2() + f64::from(key_parties).log2() + policy.margin_log2;
         let bits = smudging_bits(policy, n, bound);
         let msg = log_scale + est.bound.max(1.0).log2();
         let total = if bits == 0 {
@@ -684,6 +686,13 @@ impl CkksDecryption {
         &self.input
     }
 
+    /// `log2` of the public (collective) bound `n·B` on every coefficient of the ciphertext
+    /// noise (integer units, failure probability `2^-λ`), smudging not included: what the
+    /// smudging width is sized from.
+    pub fn noise_bound_log2(&self) -> f64 {
+        self.noise_log2
+    }
+
     /// The ciphertext at the decryption level.
     pub fn ciphertext(&self) -> &ckks::Ciphertext {
         &self.ct
@@ -707,8 +716,32 @@ impl CkksDecryption {
 
     /// The public estimate of the precision after decryption, in bits (`-log2` of the
     /// estimated largest slot error).
+    ///
+    /// The largest error is bounded by the sum of the largest smudging error and the largest
+    /// ciphertext error. The smudging polynomial is independent of the secret key, so its
+    /// slot values (real and imaginary parts: sums of `N` independent uniform terms, Gaussian
+    /// by the central limit theorem) get the Gaussian union-bound factor
+    /// `sqrt(2·(ln(2·slots) + 20·ln 2))`: every slot is within it except with probability
+    /// about `2^-20`. The ciphertext noise keeps the factor of
+    /// [`NoiseEstimate::max_error`](ckks::NoiseEstimate::max_error) (which also carries the
+    /// `f64` encoding term).
     pub fn estimated_precision_bits(&self) -> f64 {
-        self.output_estimate().precision_bits(self.params.slots())
+        let slots = self.params.slots();
+        let n = self.params.degree() as f64;
+        let scale = self.ct.scale();
+        let p = f64::from(self.parties);
+        let k = f64::from(self.key_parties);
+        let smudge_coeff_var = if self.input.bits == 0 {
+            0.0
+        } else {
+            p * (2.0 * f64::from(self.input.bits)).exp2() / 3.0
+        };
+        let smudge_slot_sd = (n * smudge_coeff_var).sqrt() / scale;
+        let gauss =
+            (2.0 * ((2.0 * slots.max(3) as f64).ln() + 20.0 * core::f64::consts::LN_2)).sqrt();
+        let est = self.ct.estimate();
+        let ct_part = ckks::NoiseEstimate::new(est.variance * k * k, est.bound).max_error(slots);
+        -(gauss * smudge_slot_sd + ct_part).log2()
     }
 
     fn check(&self, set: &ActiveSet) -> Result<()> {

@@ -295,8 +295,8 @@ impl Decode for Arc<ckks::Parameters> {
     ) -> Result<Self> {
         let f = read_ring(r, SCHEME_CKKS, limits)?;
         let scale_bits = u32::from(r.u8("scale bits")?);
-        if !(20..=60).contains(&scale_bits) {
-            return Err(invalid("CKKS scale bits outside 20..=60"));
+        if !(20..=ckks::MAX_SCALE_BITS).contains(&scale_bits) {
+            return Err(invalid("CKKS scale bits outside 20..=120"));
         }
         let ring = RlweParams::new(f.n, &f.q, &f.p, f.dnum, f.security)?;
         let p = ckks::Parameters::from_rlwe(ring, scale_bits)?;
