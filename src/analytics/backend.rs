@@ -192,7 +192,8 @@ pub trait SlotBackend {
     /// The operation counters.
     fn counter(&self) -> &OpCounter;
     /// Multiplicative levels left on `a` (products and plaintext products that can still be
-    /// applied): `level - 1` in CKKS, unlimited (`usize::MAX`) otherwise.
+    /// applied): the rescales left in CKKS (`level - 1` with one prime per level, fewer with
+    /// composite scaling), unlimited (`usize::MAX`) otherwise.
     fn levels_left(&self, a: &Self::Ct) -> usize {
         let _ = a;
         usize::MAX
@@ -824,17 +825,12 @@ impl SlotBackend for CkksBackend {
     }
     fn mul_plain(&self, a: &Self::Ct, v: &[f64]) -> Result<Self::Ct> {
         self.counter.plain_mul();
+        // The plaintext scale that the rescale after the product brings back to the canonical
+        // scale of the level below (one prime, or `k` with composite scaling).
         let l = a.level();
-        if l < 2 {
-            return Err(crate::error::CkksError::LevelExhausted {
-                level: l,
-                needed: 2,
-            }
-            .into());
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let q = self.params.q_moduli()[l - 1] as f64;
-        let scale = self.params.scale_at(l - 1)? * q / a.scale();
+        let below = self.params.rescale_level(l)?;
+        let q = self.params.rescale_divisor(l)?;
+        let scale = self.params.scale_at(below)? * q / a.scale();
         let p = self.params.encode_real(&self.pad(v)?, l, scale)?;
         let mut c = self.ev.mul_plain(a, &p)?;
         self.ev.rescale_assign(&mut c)?;
@@ -883,7 +879,7 @@ impl SlotBackend for CkksBackend {
             .inverse_sqrt(a, ckks::Interval::new(lo, hi)?, bits, rlk)
     }
     fn levels_left(&self, a: &Self::Ct) -> usize {
-        a.level().saturating_sub(1)
+        self.params.depth_left(a.level())
     }
     fn declare_bound(&self, a: &Self::Ct, bound: f64) -> Result<Self::Ct> {
         check_bound(bound)?;

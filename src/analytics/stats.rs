@@ -103,7 +103,14 @@ pub struct StatsSpec {
     /// Declared public bound on `|r_i|`, the net migration rate per 1,000 (it tightens the
     /// CKKS noise estimate that sizes the smudging of threshold decryption: it must hold).
     pub rate_bound: f64,
+    /// Declared public bound on `|x|` for every regressor value the agencies encrypt (the
+    /// intercept column is 1).
+    pub regressor_bound: f64,
 }
+
+/// The declared bound on the regressors of [`StatsSpec::abel_sander_wdi`]: percentages and
+/// logarithms of WDI indicators are at most 100.
+pub const DEFAULT_REGRESSOR_BOUND: f64 = 100.0;
 
 /// The declared bound on the 5-year net migration rate per 1,000 used by
 /// [`StatsSpec::abel_sander_wdi`]: a net gain or loss by migration of at most twice the
@@ -162,6 +169,7 @@ impl StatsSpec {
             regressors: regs,
             variance_interval,
             rate_bound: DEFAULT_RATE_BOUND,
+            regressor_bound: DEFAULT_REGRESSOR_BOUND,
         }
     }
 
@@ -194,6 +202,11 @@ impl StatsSpec {
         }
         if !(self.rate_bound.is_finite() && self.rate_bound > 0.0) {
             return Err(refuse("the declared rate bound must be a positive number"));
+        }
+        if !(self.regressor_bound.is_finite() && self.regressor_bound > 0.0) {
+            return Err(refuse(
+                "the declared regressor bound must be a positive number",
+            ));
         }
         if self.valid().iter().filter(|&&v| v).count() <= self.regressors.len() + 1 {
             return Err(refuse("too few countries with every indicator"));
@@ -368,8 +381,8 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
     }
     let start = be.counter().snapshot();
     let params = format!(
-        "n={n};width={w};outputs={outputs:?};covariate={:?};regressors={:?};population={:?};variance_interval={:?};rate_bound={:?}",
-        spec.covariate, spec.regressors, spec.population, spec.variance_interval, spec.rate_bound
+        "n={n};width={w};outputs={outputs:?};covariate={:?};regressors={:?};population={:?};variance_interval={:?};rate_bound={:?};regressor_bound={:?}",
+        spec.covariate, spec.regressors, spec.population, spec.variance_interval, spec.rate_bound, spec.regressor_bound
     );
     let mut tr = Transcript::begin(&spec.analysis, &be.describe(), &params);
     let flows = sum_submissions(be, &mut tr, &spec.agencies, &flow_label(spec), subs)?
@@ -529,6 +542,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
                 let xs = regs.as_ref().ok_or_else(|| {
                     refuse("encrypted OLS needs the agencies' regressor submissions")
                 })?;
+                let xs = &be.declare_bound(xs, spec.regressor_bound.max(1.0))?;
                 let mut packed: Option<B::Ct> = None;
                 let mut off = 0usize;
                 for s in 0..q {
