@@ -1,9 +1,14 @@
-//! The demo's CKKS analyses, run by the same agencies on collective CKKS keys: PageRank of the
-//! 2005–2010 flow graph, moments and least squares of net migration rates on WDI indicators
-//! (public and encrypted regressors), Pearson correlation with ln GDP per capita (the only value
-//! decrypted for it), k-means of outflow profiles (cluster sums and sizes decrypted each
-//! round), and forecasts of the UNHCR yearly series. Each result is checked against the same
-//! computation in plain `f64`.
+//! The demo's CKKS analyses, run by the same agencies on one collective CKKS key set at the
+//! threshold-ready preset [`PRESET`] (`n32768_depth5_scale104`: composite scaling, 2^104 on two
+//! primes per level, depth 5): PageRank of the 2005–2010 flow graph (2 encrypted power
+//! iterations, depth 4), moments of the net migration rate (depth 2), least squares on public
+//! regressors (depth 2) and on encrypted regressors (Gram matrix `XᵀX`, `Xᵀr` decrypted,
+//! depth 2), Pearson's r with ln GDP per capita by the blinded protocol of
+//! `analytics::correlation` (depth 4: only `u = ρ²V` and `r` decrypted), forecasts of the UNHCR
+//! yearly series (depth 1) and k-means of outflow profiles (cluster sums and sizes decrypted
+//! each round, depth 0). Every declared output is threshold-decrypted by all agencies with
+//! λ = 40 smudging, only when its public error estimate is within the tolerance declared for
+//! it; each result is checked against the same computation in plain `f64`.
 
 use crate::collective::{self, InProcessCkks};
 use crate::engine;
