@@ -509,6 +509,22 @@ pub fn run(
     )?;
 
     // Results and checks against plain f64.
+    let ops = pr_eval.counts
+        + stat_evals
+            .iter()
+            .fold(migrationfhe::analytics::OpCounts::default(), |a, e| {
+                a + e.counts
+            })
+        + fc_eval.counts
+        + corr_eval.counts;
+    results.setup.push(format!(
+        "CKKS preset {} (N = {}, depth {}, scale 2^{}, composite scaling), 128-bit; collective public, relinearisation and {} Galois keys; node evaluation (PageRank, statistics, correlation phase 1, forecasts): {ops}",
+        PRESET.name(),
+        params.degree(),
+        params.depth(),
+        params.scale_bits(),
+        steps.len()
+    ));
     let everyone = names.clone();
     for (output, description, cts, err) in released {
         results.decryptions.push(Decryption {

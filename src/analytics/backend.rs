@@ -46,6 +46,18 @@ impl core::fmt::Display for OpCounts {
     }
 }
 
+impl core::ops::Add for OpCounts {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        Self {
+            adds: self.adds + o.adds,
+            plain_muls: self.plain_muls + o.plain_muls,
+            ct_muls: self.ct_muls + o.ct_muls,
+            rotations: self.rotations + o.rotations,
+        }
+    }
+}
+
 impl core::ops::Sub for OpCounts {
     type Output = Self;
     fn sub(self, o: Self) -> Self {
