@@ -119,6 +119,8 @@ fn three_agencies_as_separate_processes() {
         &sh,
         "--regions",
         &REGIONS.join(","),
+        "--periods",
+        PERIOD,
         "--preset",
         "n16384_count_t31bit",
     ])

@@ -22,8 +22,11 @@
 //! rotations, `C` ciphertext products summed, a stride-`(n + 1)` window over the `B` blocks,
 //! whose mask carries `α`, and the constant `(1 - α)/n` added: **2 levels per iteration** (one
 //! product, one mask). The first iteration multiplies by the public `x_0` (a plaintext product).
-//! So `n16384_depth5_scale40` runs 2 iterations and `n32768_depth15_scale40` 7; the evaluation
-//! refuses more than the ciphertexts' levels allow. Nothing is decrypted but the final scores
+//! So `n16384_depth5_scale40` and the threshold-ready `n32768_depth5_scale104` run 2
+//! iterations and `n32768_depth15_scale40` 7; the evaluation refuses more than the
+//! ciphertexts' levels allow. The node declares the public bounds it relies on (entries,
+//! scores and replicated vectors in `[0, 1]`) to the noise estimate that sizes the smudging of
+//! threshold decryption ([`SlotBackend::declare_bound`]). Nothing is decrypted but the final scores
 //! (declared output `pagerank/{label}`).
 
 use super::backend::{OpCounts, SlotBackend};
