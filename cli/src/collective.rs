@@ -27,6 +27,11 @@ pub fn committee(study: &Study) -> Result<Committee> {
     Ok(Committee::new(&ids, ids.len())?)
 }
 
+/// The committee of a `t`-of-`n` study after re-sharing: the same agencies, threshold `t`.
+pub fn shamir_committee(study: &Study) -> Result<Committee> {
+    Ok(committee(study)?.with_threshold(study.threshold)?)
+}
+
 /// The active set of a run (every agency).
 pub fn active_set(study: &Study) -> Result<ActiveSet> {
     Ok(committee(study)?.all()?)
@@ -247,7 +252,11 @@ pub fn ckks_keys(
     Ok((CkksKeys { pk, rlk, galois }, secs))
 }
 
-/// Threshold CKKS decryption inside one process (the demo), as [`InProcessThreshold`].
+/// Threshold CKKS decryption inside one process (the demo), as [`InProcessThreshold`]. An
+/// output is released only when the public estimate of its largest error after the λ = 40
+/// smudging is within the tolerance the analysis declared for it
+/// ([`set_tolerance`](Self::set_tolerance)); otherwise no share is made and the output is
+/// withheld.
 pub struct InProcessCkks {
     /// Parameters.
     pub params: Arc<ckks::Parameters>,
@@ -259,30 +268,66 @@ pub struct InProcessCkks {
     pub rng: std::cell::RefCell<rand_chacha::ChaCha20Rng>,
     /// Per party: seconds spent on its decryption shares.
     pub secs: std::cell::RefCell<Vec<f64>>,
-    /// Estimated precision (bits) of every decryption attempted.
-    pub precision: std::cell::RefCell<Vec<f64>>,
+    /// Public estimate of the largest error (after smudging) of every decryption attempted.
+    pub errors: std::cell::RefCell<Vec<f64>>,
+    /// The largest estimated error at which an output is released.
+    tolerance: std::cell::Cell<f64>,
     /// Ciphertexts decrypted so far.
     pub count: std::cell::Cell<usize>,
 }
 
-/// The least precision (bits, public estimate after smudging) at which a CKKS output is
-/// released; below it the decryption would publish noise, and the output is withheld.
-pub const MIN_CKKS_PRECISION_BITS: f64 = 10.0;
+impl InProcessCkks {
+    /// A decryptor for the parties' active shares (tolerance 0: set one per analysis).
+    pub fn new(
+        params: &Arc<ckks::Parameters>,
+        parties: Vec<(ActiveShare, Box<dyn ShareLog>)>,
+        set: ActiveSet,
+        rng: rand_chacha::ChaCha20Rng,
+    ) -> Self {
+        Self {
+            params: Arc::clone(params),
+            parties: std::cell::RefCell::new(parties),
+            set,
+            rng: std::cell::RefCell::new(rng),
+            secs: std::cell::RefCell::new(Vec::new()),
+            errors: std::cell::RefCell::new(Vec::new()),
+            tolerance: std::cell::Cell::new(0.0),
+            count: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Declares the absolute tolerance of the outputs decrypted next (slot units).
+    pub fn set_tolerance(&self, tolerance: f64) {
+        self.tolerance.set(tolerance);
+    }
+
+    /// The largest estimated error of the decryptions since index `from` of
+    /// [`errors`](Self::errors).
+    pub fn worst_error_since(&self, from: usize) -> f64 {
+        self.errors
+            .borrow()
+            .iter()
+            .skip(from)
+            .copied()
+            .fold(0.0, f64::max)
+    }
+}
 
 impl Decryptor<CkksBackend> for InProcessCkks {
     fn decrypt(&self, ct: &ckks::Ciphertext) -> migrationfhe::Result<Vec<f64>> {
+        let tol = self.tolerance.get();
         let prepared = CkksDecryption::new(
             &self.params,
             ct,
             &self.set,
-            &DecryptionPolicy::with_lambda(40)?,
+            &DecryptionPolicy::with_lambda(40)?.with_min_precision_bits(f64::NEG_INFINITY),
         )?;
-        let bits = prepared.estimated_precision_bits();
-        self.precision.borrow_mut().push(bits);
-        if bits.is_nan() || bits < MIN_CKKS_PRECISION_BITS {
+        let err = (-prepared.estimated_precision_bits()).exp2();
+        self.errors.borrow_mut().push(err);
+        if err.is_nan() || err > tol {
             return Err(migrationfhe::Error::Analytics {
                 reason: format!(
-                    "withheld: threshold decryption with λ = 40 smudging would leave {bits:.1} bits of precision (< {MIN_CKKS_PRECISION_BITS})"
+                    "withheld: after λ = 40 smudging the public error estimate is {err:.1e}, above the declared tolerance {tol:.1e}"
                 ),
             });
         }

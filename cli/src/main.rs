@@ -54,7 +54,8 @@ enum Command {
         /// BFV parameter preset.
         #[arg(long, default_value = presets::DEFAULT)]
         preset: String,
-        /// Decryption threshold (default and, in this version, only value: every agency).
+        /// Decryption threshold `t`: any `t` agencies decrypt together (default: every agency).
+        /// With `t` below the number of agencies, every agency runs `deal` after keygen.
         #[arg(long)]
         threshold: Option<usize>,
         /// Restrict the study to these periods (comma-separated, e.g. `2005-2010`; default:
@@ -86,6 +87,19 @@ enum Command {
     /// An agency's key-generation round: samples its secret share (kept in its private
     /// folder) and publishes its public-key and Galois key shares.
     Keygen {
+        /// The shared folder.
+        #[arg(long)]
+        shared: PathBuf,
+        /// The agency's private folder (never shared).
+        #[arg(long)]
+        private: PathBuf,
+        /// The agency's identifier.
+        #[arg(long)]
+        agency: String,
+    },
+    /// `t`-of-`n` studies: an agency re-shares its key share (Shamir), one value sealed to each
+    /// agency's transport key (X25519 + ChaCha20-Poly1305), after every agency's keygen.
+    Deal {
         /// The shared folder.
         #[arg(long)]
         shared: PathBuf,
@@ -138,6 +152,10 @@ enum Command {
         /// The agency's identifier.
         #[arg(long)]
         agency: String,
+        /// `t`-of-`n` studies: the decrypting set (comma-separated agencies, this one
+        /// included, at least `t`; every member names the same set). Default: every agency.
+        #[arg(long, value_delimiter = ',')]
+        with: Vec<String>,
     },
     /// Re-executes the evaluation from the signed submissions and checks the transcript and
     /// every output bit for bit.
@@ -303,9 +321,18 @@ fn run(cli: Cli) -> Result<()> {
             shared,
             private,
             agency,
+            with,
         }) => {
             let s = load_study(&shared)?;
-            workflow::decrypt_share(&s, &workflow::Shared(shared), &private, &agency)
+            workflow::decrypt_share(&s, &workflow::Shared(shared), &private, &agency, &with)
+        }
+        Some(Command::Deal {
+            shared,
+            private,
+            agency,
+        }) => {
+            let s = load_study(&shared)?;
+            workflow::deal(&s, &workflow::Shared(shared), &private, &agency)
         }
         Some(Command::Verify { shared }) => {
             let s = load_study(&shared)?;
@@ -343,9 +370,9 @@ fn run(cli: Cli) -> Result<()> {
             let mut seed = [0u8; 32];
             OsRng.fill_bytes(&mut seed);
             let mut s = study::Study::new(&as_data, &by, &regions, &preset, threshold, seed)?;
-            if s.threshold < s.agencies.len() {
+            if s.threshold < 2 && s.agencies.len() > 1 {
                 bail!(
-                    "threshold {} of {}: this tool runs n-of-n studies (every agency decrypts); t-of-n needs the Shamir re-sharing round of the library's `threshold::shamir`, not wired into the tool yet",
+                    "threshold {} of {}: a single agency could decrypt alone; declare at least 2",
                     s.threshold,
                     s.agencies.len()
                 );

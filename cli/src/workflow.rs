@@ -7,14 +7,27 @@
 //! study.json                      init: parameters, CRS seed, agencies, analysis
 //! keygen/<agency>.bin             keygen: identity (Ed25519 key), public-key and Galois key shares
 //! keys/collective.bin             combine keys: collective public key and Galois keys
+//! shamir/<agency>.bin             deal (t-of-n studies): the agency's re-sharing, one sealed
+//!                                 share per agency (X25519 + ChaCha20-Poly1305)
 //! submissions/<agency>.bin        encrypt: signed ciphertexts of the agency's contribution
 //! node/outputs.bin                analyze: declared outputs (ciphertexts) and transcript head
 //! node/transcript.json            analyze: the transcript, readable
-//! decrypt/<agency>.bin            decrypt-share: the agency's decryption shares
+//! decrypt/<agency>.bin            decrypt-share: the agency's decryption shares (and the
+//!                                 decrypting set it joined)
 //! results/results.json            combine outputs: the decrypted declared outputs
 //! ```
 //! Private folder of each agency (never shared): `secret.seed` (its key share is derived from
-//! it), `signing.key` (Ed25519), `share.log` (every share it has released; it refuses repeats).
+//! it), `signing.key` (Ed25519), `transport.key` (X25519, for sealed Shamir shares),
+//! `share.log` (every share it has released; it refuses repeats).
+//!
+//! ## `t`-out-of-`n` studies (`init --threshold t`, `t < n`)
+//! Key generation stays `n`-out-of-`n` (every agency is online at setup): the collective keys
+//! come from additive shares. Then every agency re-shares its additive share (`deal`, Mouchet,
+//! Bertrand, Hubaux, eprint 2022/780, as the library's `threshold::shamir`): it publishes one
+//! value per agency, each sealed to that agency's registered X25519 key. From then on any `t`
+//! agencies decrypt: each opens the values sealed to it, sums them into its Shamir share and,
+//! with the Lagrange coefficient of the declared decrypting set (`decrypt-share --with`),
+//! releases its decryption shares; `combine outputs` refuses fewer than `t`.
 
 use crate::collective;
 use crate::container;
@@ -28,8 +41,8 @@ use migrationfhe::analytics::flows::{self, Evaluation};
 use migrationfhe::analytics::{BfvBackend, Decryptor, SlotBackend, Submission};
 use migrationfhe::bfv;
 use migrationfhe::threshold::{
-    ActiveShare, DecryptionShare, FileShareLog, GaloisKeyShare, PartyId, PartySecret,
-    PublicKeyShare,
+    ActiveSet, ActiveShare, DecryptionShare, FileShareLog, GaloisKeyShare, PartyId, PartySecret,
+    ProtocolKind, PublicKeyShare, SealedShare, TransportKey,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{OsRng, RngCore, SeedableRng};
@@ -61,6 +74,9 @@ impl Shared {
     fn shares(&self, agency: &str) -> PathBuf {
         self.0.join("decrypt").join(format!("{agency}.bin"))
     }
+    fn deal(&self, agency: &str) -> PathBuf {
+        self.0.join("shamir").join(format!("{agency}.bin"))
+    }
     /// Where `combine outputs` writes the results.
     pub fn results(&self) -> PathBuf {
         self.0.join("results").join("results.json")
@@ -74,6 +90,20 @@ struct KeygenHeader {
     agency: String,
     verifying_key: String,
     galois_elements: Vec<u64>,
+    /// The agency's X25519 transport public key (hex), for sealed Shamir shares.
+    #[serde(default)]
+    transport_key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DealHeader {
+    kind: String,
+    analysis: String,
+    agency: String,
+    /// The new threshold.
+    threshold: usize,
+    /// Receiver of each sealed share, in blob order.
+    receivers: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -114,6 +144,9 @@ struct SharesHeader {
     transcript_head: String,
     /// Output names, one share per ciphertext in order.
     outputs: Vec<(String, usize)>,
+    /// The decrypting set the shares were made for (every agency in `n`-of-`n` studies).
+    #[serde(default)]
+    set: Vec<String>,
 }
 
 fn check_kind(kind: &str, want: &str, analysis: &str, study: &Study, path: &Path) -> Result<()> {
@@ -162,6 +195,11 @@ impl Private {
         let mut sk = Zeroizing::new([0u8; 32]);
         OsRng.fill_bytes(sk.as_mut());
         fsio::write_private(&dir.join("signing.key"), sk.as_ref())?;
+        let transport = TransportKey::generate(&mut OsRng);
+        fsio::write_private(
+            &dir.join("transport.key"),
+            transport.secret_bytes().as_ref(),
+        )?;
         fsio::write_private(&dir.join("secret.seed"), seed.as_ref())?;
         Self::open(dir)
     }
@@ -204,6 +242,52 @@ impl Private {
         Ok(self.secret(study, params, party)?.active(&set)?)
     }
 
+    fn transport(&self) -> Result<TransportKey> {
+        let bytes = read_32(&self.dir.join("transport.key"))?;
+        Ok(TransportKey::from_secret_bytes(*bytes))
+    }
+
+    /// The agency's Shamir share: opens the value every agency sealed to it and sums them.
+    fn shamir(
+        &self,
+        study: &Study,
+        shared: &Shared,
+        params: &Arc<bfv::Parameters>,
+        party: u32,
+    ) -> Result<PartySecret> {
+        let me = PartyId::new(party)?;
+        let transport = self.transport()?;
+        let publics = transport_keys(study, shared)?;
+        let mut dealt = Vec::new();
+        for a in &study.agencies {
+            let (_, sealed) = read_deal(study, shared, params, &a.spec.id)?;
+            let mine = sealed
+                .iter()
+                .find(|s| s.receiver == me)
+                .with_context(|| format!("agency `{}` dealt no share to this agency", a.spec.id))?;
+            let sender_key = publics
+                .get(&a.spec.id)
+                .with_context(|| format!("no transport key of agency `{}`", a.spec.id))?;
+            dealt.push(
+                mine.open(params.ring(), &transport, sender_key)
+                    .with_context(|| {
+                        format!(
+                            "the share sealed by agency `{}` does not open with this agency's transport key",
+                            a.spec.id
+                        )
+                    })?,
+            );
+        }
+        let committee = collective::shamir_committee(study)?;
+        Ok(PartySecret::from_dealt(
+            params.ring(),
+            &committee,
+            me,
+            &shamir_instance(study)?,
+            &dealt,
+        )?)
+    }
+
     fn log(&self) -> Result<FileShareLog> {
         Ok(FileShareLog::open(self.dir.join("share.log"))?)
     }
@@ -243,6 +327,7 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
         agency: agency.into(),
         verifying_key: hex(me.signing.verifying_key().as_bytes()),
         galois_elements: elements.clone(),
+        transport_key: hex(me.transport()?.public()),
     };
     container::write(&path, &header, &blobs)?;
     println!(
@@ -251,6 +336,181 @@ pub fn keygen(study: &Study, shared: &Shared, private: &Path, agency: &str) -> R
         path.display()
     );
     Ok(())
+}
+
+/// Every agency's registered X25519 transport public key, from its key-generation file.
+fn transport_keys(study: &Study, shared: &Shared) -> Result<HashMap<String, [u8; 32]>> {
+    let mut out = HashMap::new();
+    for a in &study.agencies {
+        let path = shared.keygen(&a.spec.id);
+        let bytes = container::read(&path)
+            .with_context(|| format!("agency `{}` has not run keygen yet", a.spec.id))?;
+        let (h, _): (KeygenHeader, _) =
+            container::decode(&bytes).with_context(|| path.display().to_string())?;
+        check_kind(&h.kind, "keygen", &h.analysis, study, &path)?;
+        if h.agency != a.spec.id {
+            bail!("{}: not agency `{}`'s file", path.display(), a.spec.id);
+        }
+        out.insert(
+            a.spec.id.clone(),
+            unhex_n::<32>(&h.transport_key)
+                .with_context(|| format!("{}: no transport key", path.display()))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The re-sharing protocol instance of the study (from its common reference seed).
+fn shamir_instance(study: &Study) -> Result<migrationfhe::threshold::Instance> {
+    Ok(collective::crs(study)?.instance(
+        ProtocolKind::ShamirDeal,
+        format!("bfv/shamir/{}-of-{}", study.threshold, study.agencies.len()).as_bytes(),
+    ))
+}
+
+fn read_deal(
+    study: &Study,
+    shared: &Shared,
+    params: &Arc<bfv::Parameters>,
+    agency: &str,
+) -> Result<(DealHeader, Vec<SealedShare>)> {
+    let path = shared.deal(agency);
+    let bytes = container::read(&path).with_context(|| {
+        format!("agency `{agency}` has not dealt its Shamir shares yet (`migrationfhe deal`)")
+    })?;
+    let (h, blobs): (DealHeader, _) =
+        container::decode(&bytes).with_context(|| path.display().to_string())?;
+    check_kind(&h.kind, "deal", &h.analysis, study, &path)?;
+    if h.agency != agency || h.threshold != study.threshold || h.receivers.len() != blobs.len() {
+        bail!(
+            "{}: not agency `{agency}`'s re-sharing for threshold {}",
+            path.display(),
+            study.threshold
+        );
+    }
+    let sealed = blobs
+        .iter()
+        .map(|b| SealedShare::from_bytes(params.ring(), b))
+        .collect::<migrationfhe::Result<Vec<_>>>()
+        .with_context(|| path.display().to_string())?;
+    Ok((h, sealed))
+}
+
+fn is_t_of_n(study: &Study) -> bool {
+    study.threshold < study.agencies.len()
+}
+
+/// `deal` (`t`-of-`n` studies): the agency re-shares its additive key share, one value sealed
+/// to each agency's registered transport key. Its share log refuses a second re-sharing.
+pub fn deal(study: &Study, shared: &Shared, private: &Path, agency: &str) -> Result<()> {
+    let a = study.agency(agency)?;
+    if !is_t_of_n(study) {
+        bail!(
+            "this study is {0}-of-{0}: every agency decrypts with its additive share, there is nothing to re-share (declare `init --threshold t` with t < {0})",
+            study.agencies.len()
+        );
+    }
+    let path = shared.deal(agency);
+    if path.exists() {
+        bail!(
+            "{} exists: this agency has already dealt its shares",
+            path.display()
+        );
+    }
+    let params = presets::bfv_params(&study.preset)?;
+    let me = Private::open(private)?;
+    let publics = transport_keys(study, shared)?;
+    let recipients: Vec<(PartyId, [u8; 32])> = study
+        .agencies
+        .iter()
+        .map(|x| Ok((PartyId::new(x.party)?, publics[&x.spec.id])))
+        .collect::<Result<_>>()?;
+    let secret = me.secret(study, &params, a.party)?;
+    let sealed = migrationfhe::threshold::deal(
+        &secret,
+        &collective::shamir_committee(study)?,
+        &shamir_instance(study)?,
+        &me.transport()?,
+        &recipients,
+        &mut me.log()?,
+        &mut engine::rng()?,
+    )?;
+    let receivers = sealed
+        .iter()
+        .map(|s| {
+            study
+                .agencies
+                .iter()
+                .find(|x| x.party == s.receiver.get())
+                .map(|x| x.spec.id.clone())
+                .context("a sealed share for an unknown party")
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let blobs: Vec<Vec<u8>> = sealed.iter().map(|s| s.to_bytes(params.ring())).collect();
+    let header = DealHeader {
+        kind: "deal".into(),
+        analysis: study.analysis.clone(),
+        agency: agency.into(),
+        threshold: study.threshold,
+        receivers,
+    };
+    container::write(&path, &header, &blobs)?;
+    println!(
+        "{agency}: re-shared its key share for any {} of {} agencies: {} sealed shares in {}",
+        study.threshold,
+        study.agencies.len(),
+        blobs.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// The decrypting set: every agency (`n`-of-`n`), or the named agencies (`t`-of-`n`; every
+/// agency when none is named).
+fn decrypting_set(study: &Study, with: &[String]) -> Result<(ActiveSet, Vec<String>)> {
+    if !is_t_of_n(study) {
+        let all: Vec<String> = study.agencies.iter().map(|a| a.spec.id.clone()).collect();
+        if !with.is_empty() {
+            let mut w = with.to_vec();
+            w.sort();
+            let mut a = all.clone();
+            a.sort();
+            if w != a {
+                bail!(
+                    "this study is {0}-of-{0}: every agency decrypts, `--with` cannot name a subset",
+                    all.len()
+                );
+            }
+        }
+        return Ok((collective::active_set(study)?, all));
+    }
+    let names: Vec<String> = if with.is_empty() {
+        study.agencies.iter().map(|a| a.spec.id.clone()).collect()
+    } else {
+        with.to_vec()
+    };
+    let mut ids = Vec::new();
+    for n in &names {
+        ids.push(PartyId::new(study.agency(n)?.party)?);
+    }
+    if names.len() < study.threshold {
+        bail!(
+            "threshold {} of {}: a decrypting set of {} agencies ({}) is too small; name at least {} with `--with`",
+            study.threshold,
+            study.agencies.len(),
+            names.len(),
+            names.join(", "),
+            study.threshold
+        );
+    }
+    let set = ActiveSet::new(&collective::shamir_committee(study)?, &ids)?;
+    let mut sorted: Vec<(u32, String)> = names
+        .iter()
+        .map(|n| Ok((study.agency(n)?.party, n.clone())))
+        .collect::<Result<_>>()?;
+    sorted.sort();
+    sorted.dedup();
+    Ok((set, sorted.into_iter().map(|x| x.1).collect()))
 }
 
 /// `combine keys`: aggregates every agency's key-generation shares.
@@ -585,14 +845,30 @@ fn check_node(be: &BfvBackend, eval: &Evaluation<bfv::Ciphertext>, node: &Publis
 /// `decrypt-share`: an agency re-executes the declared analysis from the signed submissions,
 /// checks the node's outputs are exactly its declared outputs, and only then releases one
 /// decryption share per output ciphertext.
-pub fn decrypt_share(study: &Study, shared: &Shared, private: &Path, agency: &str) -> Result<()> {
+pub fn decrypt_share(
+    study: &Study,
+    shared: &Shared,
+    private: &Path,
+    agency: &str,
+    with: &[String],
+) -> Result<()> {
     let a = study.agency(agency)?;
+    let (set, members) = decrypting_set(study, with)?;
+    if !members.iter().any(|m| m == agency) {
+        bail!(
+            "agency `{agency}` is not in the decrypting set ({})",
+            members.join(", ")
+        );
+    }
     let published = read_outputs(study, shared)?;
     let (params, be, eval) = evaluate(study, shared)?;
     check_node(&be, &eval, &published)?;
     let me = Private::open(private)?;
-    let active = me.active(study, &params, a.party)?;
-    let set = collective::active_set(study)?;
+    let active = if is_t_of_n(study) {
+        me.shamir(study, shared, &params, a.party)?.active(&set)?
+    } else {
+        me.active(study, &params, a.party)?
+    };
     let mut log = me.log()?;
     let mut rng = engine::rng()?;
     let mut blobs = Vec::new();
@@ -612,9 +888,15 @@ pub fn decrypt_share(study: &Study, shared: &Shared, private: &Path, agency: &st
         agency: agency.into(),
         transcript_head: published.header.transcript_head,
         outputs,
+        set: members.clone(),
     };
     container::write(&shared.shares(agency), &header, &blobs)?;
-    println!("{agency}: checked the transcript and released {} decryption shares for {} declared outputs", blobs.len(), eval.outputs.len());
+    println!(
+        "{agency}: checked the transcript and released {} decryption shares for {} declared outputs (decrypting set: {})",
+        blobs.len(),
+        eval.outputs.len(),
+        members.join(", ")
+    );
     Ok(())
 }
 
@@ -646,21 +928,22 @@ pub struct WorkflowResults {
     pub outputs: Vec<(String, Vec<i64>)>,
 }
 
-/// `combine outputs`: combines every agency's decryption shares of every declared output.
+/// `combine outputs`: combines the decryption shares of every declared output, from every
+/// agency (`n`-of-`n`) or from the decrypting set the released shares name (`t`-of-`n`: at
+/// least `t` agencies, every member of the set).
 pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
     let published = read_outputs(study, shared)?;
     let (params, be, eval) = evaluate(study, shared)?;
     check_node(&be, &eval, &published)?;
-    let set = collective::active_set(study)?;
-    let mut per_party: Vec<Vec<DecryptionShare>> = Vec::new();
+    let mut released: Vec<(String, SharesHeader, Vec<DecryptionShare>)> = Vec::new();
+    let mut missing = Vec::new();
     for a in &study.agencies {
         let path = shared.shares(&a.spec.id);
-        let bytes = container::read(&path).with_context(|| {
-            format!(
-                "agency `{}` has not released its decryption shares yet",
-                a.spec.id
-            )
-        })?;
+        if !path.exists() {
+            missing.push(a.spec.id.clone());
+            continue;
+        }
+        let bytes = container::read(&path)?;
         let (h, blobs): (SharesHeader, _) =
             container::decode(&bytes).with_context(|| path.display().to_string())?;
         check_kind(&h.kind, "decryption-shares", &h.analysis, study, &path)?;
@@ -670,13 +953,52 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
                 path.display()
             );
         }
-        per_party.push(
-            blobs
+        let shares = blobs
+            .iter()
+            .map(|b| DecryptionShare::from_bytes(params.ring(), b))
+            .collect::<migrationfhe::Result<_>>()?;
+        released.push((a.spec.id.clone(), h, shares));
+    }
+    if !is_t_of_n(study) {
+        if let Some(m) = missing.first() {
+            bail!("agency `{m}` has not released its decryption shares yet (this study is {0}-of-{0}: every agency decrypts)", study.agencies.len());
+        }
+    } else if released.len() < study.threshold {
+        bail!(
+            "threshold {} of {}: only {} agencies ({}) have released decryption shares, at least {} are needed; refusing to combine",
+            study.threshold,
+            study.agencies.len(),
+            released.len(),
+            released
                 .iter()
-                .map(|b| DecryptionShare::from_bytes(params.ring(), b))
-                .collect::<migrationfhe::Result<_>>()?,
+                .map(|r| r.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            study.threshold
         );
     }
+    let named = released
+        .first()
+        .map(|r| r.1.set.clone())
+        .unwrap_or_default();
+    if released.iter().any(|r| r.1.set != named) {
+        bail!("the released shares name different decrypting sets: each agency of one set must run `decrypt-share --with` the same agencies");
+    }
+    let (set, members) = decrypting_set(study, &named)?;
+    if let Some(m) = members
+        .iter()
+        .find(|m| !released.iter().any(|r| &r.0 == *m))
+    {
+        bail!(
+            "agency `{m}` of the decrypting set ({}) has not released its decryption shares yet",
+            members.join(", ")
+        );
+    }
+    let per_party: Vec<Vec<DecryptionShare>> = members
+        .iter()
+        .filter_map(|m| released.iter().find(|r| &r.0 == m))
+        .map(|r| r.2.clone())
+        .collect();
     let mut plain = HashMap::new();
     let mut k = 0;
     let mut outputs = Vec::new();
@@ -700,13 +1022,14 @@ pub fn combine_outputs(study: &Study, shared: &Shared) -> Result<()> {
     let r = WorkflowResults {
         analysis: study.analysis.clone(),
         transcript_head: published.header.transcript_head,
-        parties: study.agencies.iter().map(|a| a.spec.id.clone()).collect(),
+        parties: members.clone(),
         outputs,
     };
     fsio::write_json(&shared.results(), &r)?;
     println!(
-        "combined the shares of {} agencies: {} declared outputs decrypted into {}",
-        study.agencies.len(),
+        "combined the shares of {} agencies ({}): {} declared outputs decrypted into {}",
+        members.len(),
+        members.join(", "),
         r.outputs.len(),
         shared.results().display()
     );

@@ -46,6 +46,18 @@ impl core::fmt::Display for OpCounts {
     }
 }
 
+impl core::ops::Add for OpCounts {
+    type Output = Self;
+    fn add(self, o: Self) -> Self {
+        Self {
+            adds: self.adds + o.adds,
+            plain_muls: self.plain_muls + o.plain_muls,
+            ct_muls: self.ct_muls + o.ct_muls,
+            rotations: self.rotations + o.rotations,
+        }
+    }
+}
+
 impl core::ops::Sub for OpCounts {
     type Output = Self;
     fn sub(self, o: Self) -> Self {
@@ -192,10 +204,23 @@ pub trait SlotBackend {
     /// The operation counters.
     fn counter(&self) -> &OpCounter;
     /// Multiplicative levels left on `a` (products and plaintext products that can still be
-    /// applied): `level - 1` in CKKS, unlimited (`usize::MAX`) otherwise.
+    /// applied): the rescales left in CKKS (`level - 1` with one prime per level, fewer with
+    /// composite scaling), unlimited (`usize::MAX`) otherwise.
     fn levels_left(&self, a: &Self::Ct) -> usize {
         let _ = a;
         usize::MAX
+    }
+    /// Declares a public bound on every slot's magnitude of `a` (from the analysis' declared
+    /// maxima, never from decrypted data): CKKS records it in the ciphertext's public noise
+    /// estimate when it is tighter than the propagated one (the estimate sizes the smudging
+    /// noise of threshold decryption, so a loose bound costs precision and a wrong one would
+    /// under-size the smudging: declare only bounds that hold). Other backends return `a`.
+    ///
+    /// # Errors
+    /// A bound that is not a positive finite number.
+    fn declare_bound(&self, a: &Self::Ct, bound: f64) -> Result<Self::Ct> {
+        check_bound(bound)?;
+        Ok(a.clone())
     }
     /// `1/√x` slot-wise for values declared to lie in `[lo, hi]` (`0 < lo`), to about `bits`
     /// bits (CKKS: a Chebyshev interpolant, [`ckks::Evaluator::inverse_sqrt`]; its depth is
@@ -230,6 +255,16 @@ pub trait Decryptor<B: SlotBackend> {
     /// # Errors
     /// Scheme errors.
     fn decrypt(&self, ct: &B::Ct) -> Result<Vec<B::Value>>;
+}
+
+fn check_bound(bound: f64) -> Result<()> {
+    if bound.is_finite() && bound > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Analytics {
+            reason: "a declared bound must be a positive finite number".into(),
+        })
+    }
 }
 
 fn too_long(len: usize, slots: usize) -> Error {
@@ -802,17 +837,12 @@ impl SlotBackend for CkksBackend {
     }
     fn mul_plain(&self, a: &Self::Ct, v: &[f64]) -> Result<Self::Ct> {
         self.counter.plain_mul();
+        // The plaintext scale that the rescale after the product brings back to the canonical
+        // scale of the level below (one prime, or `k` with composite scaling).
         let l = a.level();
-        if l < 2 {
-            return Err(crate::error::CkksError::LevelExhausted {
-                level: l,
-                needed: 2,
-            }
-            .into());
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let q = self.params.q_moduli()[l - 1] as f64;
-        let scale = self.params.scale_at(l - 1)? * q / a.scale();
+        let below = self.params.rescale_level(l)?;
+        let q = self.params.rescale_divisor(l)?;
+        let scale = self.params.scale_at(below)? * q / a.scale();
         let p = self.params.encode_real(&self.pad(v)?, l, scale)?;
         let mut c = self.ev.mul_plain(a, &p)?;
         self.ev.rescale_assign(&mut c)?;
@@ -861,7 +891,15 @@ impl SlotBackend for CkksBackend {
             .inverse_sqrt(a, ckks::Interval::new(lo, hi)?, bits, rlk)
     }
     fn levels_left(&self, a: &Self::Ct) -> usize {
-        a.level().saturating_sub(1)
+        self.params.depth_left(a.level())
+    }
+    fn declare_bound(&self, a: &Self::Ct, bound: f64) -> Result<Self::Ct> {
+        check_bound(bound)?;
+        let mut c = a.clone();
+        if bound < c.estimate().message_bound() {
+            c.set_message_bound(bound);
+        }
+        Ok(c)
     }
     fn counter(&self) -> &OpCounter {
         &self.counter

@@ -22,8 +22,11 @@
 //! rotations, `C` ciphertext products summed, a stride-`(n + 1)` window over the `B` blocks,
 //! whose mask carries `α`, and the constant `(1 - α)/n` added: **2 levels per iteration** (one
 //! product, one mask). The first iteration multiplies by the public `x_0` (a plaintext product).
-//! So `n16384_depth5_scale40` runs 2 iterations and `n32768_depth15_scale40` 7; the evaluation
-//! refuses more than the ciphertexts' levels allow. Nothing is decrypted but the final scores
+//! So `n16384_depth5_scale40` and the threshold-ready `n32768_depth5_scale104` run 2
+//! iterations and `n32768_depth15_scale40` 7; the evaluation refuses more than the
+//! ciphertexts' levels allow. The node declares the public bounds it relies on (entries,
+//! scores and replicated vectors in `[0, 1]`) to the noise estimate that sizes the smudging of
+//! threshold decryption ([`SlotBackend::declare_bound`]). Nothing is decrypted but the final scores
 //! (declared output `pagerank/{label}`).
 
 use super::backend::{OpCounts, SlotBackend};
@@ -216,7 +219,14 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
             spec.agencies[a].0
         )));
     }
-    let diags = sum.ok_or_else(|| refuse("no submissions"))?;
+    // Declared bounds (they tighten the CKKS noise estimate that sizes the smudging): the
+    // row-normalised entries are in [0, 1], so is every score (they sum to 1), and so is every
+    // slot of the replicated vector (its copies do not overlap).
+    let diags = sum
+        .ok_or_else(|| refuse("no submissions"))?
+        .iter()
+        .map(|d| be.declare_bound(d, 1.0))
+        .collect::<Result<Vec<_>>>()?;
     let need = 2 * spec.iterations;
     if let Some(have) = diags.iter().map(|c| be.levels_left(c)).min() {
         if have < need {
@@ -266,7 +276,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
                 }
             }
             Some(xc) => {
-                let rep = replicate(be, xc, n, layout.needed())?;
+                let rep = be.declare_bound(&replicate(be, xc, n, layout.needed())?, 1.0)?;
                 let shifts: Vec<usize> = (1..layout.cts).map(|c| c * layout.blocks).collect();
                 let mut rotated = vec![rep.clone()];
                 rotated.extend(be.rotate_many(&rep, &shifts)?);
@@ -290,7 +300,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
         .pop()
         .flatten()
         .ok_or_else(|| refuse("empty block sum"))?;
-        let next = be.add_plain(&y, &teleport_vec)?;
+        let next = be.declare_bound(&be.add_plain(&y, &teleport_vec)?, 1.0)?;
         tr.operation(
             be,
             "power_iteration",

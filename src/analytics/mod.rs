@@ -20,7 +20,8 @@
 //! needs more, the intermediate aggregates it decrypts (listed in each module's docs).
 //!
 //! Modules: [`backend`] (slot operations; BFV, CKKS and plaintext stand-ins), [`linear`]
-//! (segment sums, matrix layout, group and column sums), [`data`] (loading and validating the
+//! (segment sums, matrix layout, group and column sums), [`correlation`] (Pearson's r by a
+//! blinded depth-4 protocol), [`data`] (loading and validating the
 //! bundled CSV files), [`flows`] (the BFV flow matrix: contributions, count bound, hierarchy,
 //! in/out/net, year-over-year, return flows, disaggregation), [`graph`] (CKKS PageRank),
 //! [`stats`] (CKKS statistics, regression, forecasting, clustering), [`transcript`].
@@ -30,6 +31,7 @@
 //! (CC BY 4.0); US Census ACS state-to-state flows (public domain). See `data/README.md`.
 
 pub mod backend;
+pub mod correlation;
 pub mod data;
 pub mod flows;
 pub mod graph;

@@ -3,31 +3,36 @@
 //! series, and k-means clustering with a declared per-iteration protocol.
 //!
 //! ## Net migration rates
-//! Each agency encrypts one vector per period ([`flow_contribution`]): at slots `0..n` the
-//! inflow of each of its members (column sums of its own records), at `W..W+n` (`W` the next
-//! power of two `>= n`) its share of every country's outflow (`Σ_{d ∈ members} F[o, d]`).
-//! The node adds the contributions, subtracts the outflow block rotated onto the inflow block
-//! and multiplies by the public `1000·w_i / pop_i` (`w_i = 1` for the countries with every
-//! indicator of the study, else 0): `r_i`, the net migration rate per 1,000 (1 level).
+//! The rate `r_i = 1000·w_i·(in_i - out_i)/pop_i` (`w_i = 1` for the countries with every
+//! indicator of the study, else 0; `pop_i` public) is linear in the records, and each agency
+//! holds a part of every term: the inflow of its members (column sums of its records) and its
+//! members' share of every country's outflow (`Σ_{d ∈ members} F[o, d]`). So each agency
+//! encrypts its **share of every country's rate** at slots `0..n` ([`flow_contribution`]:
+//! `1000·w_i·(in_a[i] - out_a[i])/pop_i`), and the node's sum of the contributions is `r`, at
+//! depth 0 (no product: the public factors are applied by the agencies in the clear, which
+//! also avoids the plaintext-rounding error of a product of large counts by small factors).
+//! `W` is the next power of two `>= n` (the block width of the packed outputs).
 //!
 //! ## Declared outputs and depth (`L` the fresh level)
 //! * `moments/{label}`: `Σ r`, `Σ r²`, `Σ x r` over the `m` valid countries (mean, variance
-//!   and covariance with the public covariate `x` are public scalings of these). Depth 3.
+//!   and covariance with the public covariate `x` are public scalings of these). Depth 2.
 //! * `correlation/{label}`: only Pearson's `r`: `S_zr · (m Σr² - (Σr)²)^{-1/2}` with the
 //!   public standardised covariate `z_i = (m x_i - Σx)/√(m Σx² - (Σx)²)`; the inverse square
 //!   root is a Chebyshev interpolant ([`SlotBackend::inverse_sqrt`]) on the declared interval
 //!   `m²·[var_lo, var_hi]` of the rate's variance (12 bits; degree 127, depth 9, for a ratio
 //!   `var_hi/var_lo` of 100), after a mask that keeps slot 0 and sets every other slot to the
-//!   interval's midpoint (an interpolant explodes outside its interval). Depth 15
-//!   (`n32768_depth15_scale40`): rate 1, square 1, sums 1, `(Σr)²` 1, mask 1, inverse square
-//!   root 9, final product 1.
+//!   interval's midpoint (an interpolant explodes outside its interval). Depth 14 (it runs on
+//!   `n32768_depth15_scale40`, whose scale leaves no precision after threshold decryption):
+//!   square 1, sums 1, `(Σr)²` 1, mask 1, inverse square root 9, final product 1. The
+//!   threshold-ready alternative is the blinded protocol of
+//!   [`correlation`](super::correlation) (depth 4).
 //! * `ols_public/{label}`: `β = (XᵀX)^{-1}Xᵀ r` for public regressors `X` (with intercept):
 //!   one plaintext product of `r` replicated over `p + 1` blocks with the rows of the public
-//!   `(XᵀX)^{-1}Xᵀ`, then block sums. Depth 3.
+//!   `(XᵀX)^{-1}Xᵀ`, then block sums. Depth 2.
 //! * `gram/{label}`: regressors encrypted by the agencies ([`regressor_contribution`]); the
 //!   node computes the Gram matrix `XᵀX` (upper triangle) and `Xᵀr` under encryption and
 //!   **decrypts only these declared aggregates**; `β` is solved from them in the clear
-//!   ([`solve`]). Depth 3.
+//!   ([`solve`]). Depth 2.
 //!
 //! ## Forecasting
 //! Linear trend and Holt's linear method with fixed `α, β` are linear in the series:
@@ -95,7 +100,22 @@ pub struct StatsSpec {
     /// Declared interval of the variance of the rate (for the correlation's inverse square
     /// root).
     pub variance_interval: (f64, f64),
+    /// Declared public bound on `|r_i|`, the net migration rate per 1,000 (it tightens the
+    /// CKKS noise estimate that sizes the smudging of threshold decryption: it must hold).
+    pub rate_bound: f64,
+    /// Declared public bound on `|x|` for every regressor value the agencies encrypt (the
+    /// intercept column is 1).
+    pub regressor_bound: f64,
 }
+
+/// The declared bound on the regressors of [`StatsSpec::abel_sander_wdi`]: percentages and
+/// logarithms of WDI indicators are at most 100.
+pub const DEFAULT_REGRESSOR_BOUND: f64 = 100.0;
+
+/// The declared bound on the 5-year net migration rate per 1,000 used by
+/// [`StatsSpec::abel_sander_wdi`]: a net gain or loss by migration of at most twice the
+/// starting population (the largest in the Abel–Sander periods is about 1,040, Qatar 2005–10).
+pub const DEFAULT_RATE_BOUND: f64 = 2000.0;
 
 /// Which outputs a statistics evaluation declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +168,8 @@ impl StatsSpec {
             covariate: lngdp,
             regressors: regs,
             variance_interval,
+            rate_bound: DEFAULT_RATE_BOUND,
+            regressor_bound: DEFAULT_REGRESSOR_BOUND,
         }
     }
 
@@ -177,6 +199,14 @@ impl StatsSpec {
         let (lo, hi) = self.variance_interval;
         if !(lo > 0.0 && hi > lo) {
             return Err(refuse("the declared variance interval needs 0 < lo < hi"));
+        }
+        if !(self.rate_bound.is_finite() && self.rate_bound > 0.0) {
+            return Err(refuse("the declared rate bound must be a positive number"));
+        }
+        if !(self.regressor_bound.is_finite() && self.regressor_bound > 0.0) {
+            return Err(refuse(
+                "the declared regressor bound must be a positive number",
+            ));
         }
         if self.valid().iter().filter(|&&v| v).count() <= self.regressors.len() + 1 {
             return Err(refuse("too few countries with every indicator"));
@@ -224,7 +254,9 @@ pub fn regressor_label(spec: &StatsSpec) -> String {
     format!("stats/{}/regressors", spec.label)
 }
 
-/// An agency's flow contribution (module docs).
+/// An agency's contribution to the rates (module docs): at slot `i < n`,
+/// `1000·w_i·(in_a[i] - out_a[i])/pop_i` from its own records (`flows[o·n + d]` is read only
+/// for destinations `d` among its members).
 ///
 /// # Errors
 /// Unknown agency; `flows` of the wrong size.
@@ -241,13 +273,18 @@ pub fn flow_contribution(spec: &StatsSpec, agency: usize, flows: &[u64]) -> Resu
         .agencies
         .get(agency)
         .ok_or_else(|| refuse("unknown agency"))?;
-    let w = spec.width();
-    let mut v = vec![0.0; 2 * w];
+    let f = spec.rate_factors();
+    let mut net = vec![0i128; n];
     for &d in members {
-        v[d] = (0..n).map(|o| flows[o * n + d]).sum::<u64>() as f64;
         for o in 0..n {
-            v[w + o] += flows[o * n + d] as f64;
+            let x = i128::from(flows[o * n + d]);
+            net[d] += x;
+            net[o] -= x;
         }
+    }
+    let mut v = vec![0.0; spec.width()];
+    for ((x, &nt), &fi) in v.iter_mut().zip(&net).zip(&f) {
+        *x = nt as f64 * fi;
     }
     Ok(v)
 }
@@ -273,7 +310,7 @@ pub fn regressor_contribution(spec: &StatsSpec, agency: usize) -> Result<Vec<f64
     Ok(v)
 }
 
-fn sum_submissions<B: SlotBackend>(
+pub(super) fn sum_submissions<B: SlotBackend>(
     be: &B,
     tr: &mut Transcript,
     spec_agencies: &[(String, Vec<usize>)],
@@ -344,20 +381,18 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
     }
     let start = be.counter().snapshot();
     let params = format!(
-        "n={n};width={w};outputs={outputs:?};covariate={:?};regressors={:?};population={:?};variance_interval={:?}",
-        spec.covariate, spec.regressors, spec.population, spec.variance_interval
+        "n={n};width={w};outputs={outputs:?};covariate={:?};regressors={:?};population={:?};variance_interval={:?};rate_bound={:?};regressor_bound={:?}",
+        spec.covariate, spec.regressors, spec.population, spec.variance_interval, spec.rate_bound, spec.regressor_bound
     );
     let mut tr = Transcript::begin(&spec.analysis, &be.describe(), &params);
     let flows = sum_submissions(be, &mut tr, &spec.agencies, &flow_label(spec), subs)?
         .ok_or_else(|| refuse("no flow submissions"))?;
     let regs = sum_submissions(be, &mut tr, &spec.agencies, &regressor_label(spec), subs)?;
-    let out_to_in = be.rotate(&flows, w)?;
-    let net = be.sub(&flows, &out_to_in)?;
-    let r = be.mul_plain(&net, &spec.rate_factors())?;
+    let r = be.declare_bound(&flows, spec.rate_bound)?;
     tr.operation(
         be,
         "net_rate_per_1000",
-        "(in - out) * 1000 w / pop",
+        "sum of the agencies' shares of 1000 w (in - out) / pop",
         std::slice::from_ref(&r),
     );
     let valid = spec.valid();
@@ -479,7 +514,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
             StatOutput::OlsPublic => {
                 let design = spec.design();
                 let h = hat_rows(&design)?;
-                let rep = replicate_blocks(be, &r, w, q)?;
+                let rep = be.declare_bound(&replicate_blocks(be, &r, w, q)?, spec.rate_bound)?;
                 let mut hv = vec![0.0; q * w];
                 for (j, row) in h.iter().enumerate() {
                     hv[j * w..j * w + n].copy_from_slice(row);
@@ -507,6 +542,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
                 let xs = regs.as_ref().ok_or_else(|| {
                     refuse("encrypted OLS needs the agencies' regressor submissions")
                 })?;
+                let xs = &be.declare_bound(xs, spec.regressor_bound.max(1.0))?;
                 let mut packed: Option<B::Ct> = None;
                 let mut off = 0usize;
                 for s in 0..q {
@@ -527,7 +563,7 @@ pub fn evaluate<B: SlotBackend<Value = f64>>(
                     });
                     off += q - s;
                 }
-                let rep = replicate_blocks(be, &r, w, q)?;
+                let rep = be.declare_bound(&replicate_blocks(be, &r, w, q)?, spec.rate_bound)?;
                 let xy = be.mul(xs, &rep)?;
                 let placed = be.rotate(&xy, right(off * w))?;
                 let packed = be.add(&packed.ok_or_else(|| refuse("no regressors"))?, &placed)?;

@@ -79,10 +79,11 @@ pub(crate) fn tail_factor(n: usize, lambda: u32) -> f64 {
     (2.0 * ((2.0 * n as f64).ln() + f64::from(lambda) * core::f64::consts::LN_2)).sqrt()
 }
 
-/// `log2(2^a + 2^b)`.
+/// `log2(2^a + 2^b)`; `+∞` when either is `+∞` (an estimate that overflowed `f64` stays
+/// unbounded instead of turning into `NaN` through `∞ - ∞`).
 pub(crate) fn log2_add(a: f64, b: f64) -> f64 {
     let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-    if lo == f64::NEG_INFINITY {
+    if lo == f64::NEG_INFINITY || hi == f64::INFINITY {
         return hi;
     }
     hi + (1.0 + (lo - hi).exp2()).log2()
@@ -203,4 +204,18 @@ pub(crate) fn mod_switch(
         a.log2_std - log2_dropped,
         switch_rounding_log2(p, degree),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log2_add;
+
+    #[test]
+    fn log2_add_of_infinite_estimates_is_infinite_not_nan() {
+        assert!((log2_add(3.0, 3.0) - 4.0).abs() < 1e-12);
+        assert_eq!(log2_add(f64::NEG_INFINITY, 5.0), 5.0);
+        assert_eq!(log2_add(f64::INFINITY, f64::INFINITY), f64::INFINITY);
+        assert_eq!(log2_add(f64::INFINITY, 7.0), f64::INFINITY);
+        assert_eq!(log2_add(7.0, f64::INFINITY), f64::INFINITY);
+    }
 }
