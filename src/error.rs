@@ -183,7 +183,8 @@ pub enum ThresholdError {
     /// The smudging noise would overflow the decryption margin even at the ciphertext's own
     /// level: the failure probability would exceed `2^-lambda`.
     SmudgingOverflow {
-        /// Bits of modulus needed (`log2` of the noise, smudging and message bound plus one).
+        /// Bits of modulus needed (`log2` of the noise, smudging and message bound plus one);
+        /// `u32::MAX` when the public noise estimate is unbounded.
         needed_bits: u32,
         /// Bits available at the ciphertext's level.
         available_bits: u32,
@@ -242,6 +243,13 @@ impl fmt::Display for ThresholdError {
             Self::InvalidParticipants { reason } => {
                 write!(f, "threshold: invalid participants: {reason}")
             }
+            Self::SmudgingOverflow {
+                needed_bits: u32::MAX,
+                available_bits,
+            } => write!(
+                f,
+                "threshold: the ciphertext's public noise estimate is unbounded, so no smudging width fits the {available_bits} bits of its modulus; declare bounds on the encrypted values (or decrypt earlier in the circuit)"
+            ),
             Self::SmudgingOverflow {
                 needed_bits,
                 available_bits,
@@ -604,6 +612,20 @@ mod tests {
     #[test]
     fn error_strings() {
         let cases: Vec<(Error, &str)> = vec![
+            (
+                Error::Threshold(ThresholdError::SmudgingOverflow {
+                    needed_bits: u32::MAX,
+                    available_bits: 120,
+                }),
+                "threshold: the ciphertext's public noise estimate is unbounded, so no smudging width fits the 120 bits of its modulus; declare bounds on the encrypted values (or decrypt earlier in the circuit)",
+            ),
+            (
+                Error::Threshold(ThresholdError::SmudgingOverflow {
+                    needed_bits: 130,
+                    available_bits: 120,
+                }),
+                "threshold: smudging noise needs 130 bits of modulus but the ciphertext has 120; decrypt earlier in the circuit or use a larger modulus",
+            ),
             (
                 Error::InvalidModulus {
                     modulus: 15,

@@ -329,8 +329,15 @@ fn smudging_bits(policy: &DecryptionPolicy, n: usize, bound_log2: f64) -> u32 {
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn overflow(needed: f64, available: f64) -> Error {
+    // An unbounded (or undefined) public estimate is reported as `u32::MAX`, which the error's
+    // message explains, never as a number of bits.
+    let needed_bits = if needed.is_finite() {
+        needed.ceil().clamp(0.0, f64::from(u32::MAX - 1)) as u32
+    } else {
+        u32::MAX
+    };
     ThresholdError::SmudgingOverflow {
-        needed_bits: needed.ceil().max(0.0) as u32,
+        needed_bits,
         available_bits: available.floor().max(0.0) as u32,
     }
     .into()
