@@ -649,9 +649,15 @@ impl Evaluator {
         let c2 = a.polys.pop().ok_or(Error::InvalidOperation {
             reason: "empty ciphertext",
         })?;
-        let (k0, k1) = super::keyswitch::key_switch(&self.params, &c2, rlk.key())?;
-        a.polys[0].add_assign(&k0)?;
-        a.polys[1].add_assign(&k1)?;
+        let [c0, c1] = &mut a.polys[..] else {
+            return Err(Error::InvalidOperation {
+                reason: "empty ciphertext",
+            });
+        };
+        super::keyswitch::key_switch_then(&self.params, &c2, None, rlk.key(), |k0, k1| {
+            c0.add_assign_raw(k0)?;
+            c1.add_assign_raw(k1)
+        })?;
         a.seed = None;
         a.noise = noise::key_switch(&self.params, a.level(), a.noise);
         Ok(())
@@ -671,12 +677,20 @@ impl Evaluator {
         }
         let g = key.element();
         let mut c0 = a.polys[0].automorphism(g)?;
-        let c1 = a.polys[1].automorphism(g)?;
-        let (k0, k1) = super::keyswitch::key_switch(&self.params, &c1, key.key())?;
-        c0.add_assign(&k0)?;
+        let ctx = self.params.ring().ctx_q();
+        let c1 = super::keyswitch::key_switch_then(
+            &self.params,
+            &a.polys[1],
+            Some(g),
+            key.key(),
+            |k0, k1| {
+                c0.add_assign_raw(k0)?;
+                Ok(Poly::from_raw(ctx, c0.limbs(), k1.to_vec()))
+            },
+        )?;
         Ok(Ciphertext {
             params: Arc::clone(&self.params),
-            polys: vec![c0, k1],
+            polys: vec![c0, c1],
             seed: None,
             noise: noise::key_switch(&self.params, a.level(), a.noise),
         })

@@ -360,6 +360,25 @@ impl<R: Representation> Poly<R> {
         Ok(())
     }
 
+    /// `self += other` for `other` given as canonical residues (limb-major, this polynomial's
+    /// limbs and representation).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if `other` has another length.
+    pub(crate) fn add_assign_raw(&mut self, other: &[u64]) -> Result<()> {
+        if other.len() != self.data.len() {
+            return Err(Error::LengthMismatch {
+                expected: self.data.len(),
+                found: other.len(),
+            });
+        }
+        let n = self.ctx.n;
+        for ((a, q), b) in self.limbs_mut().zip(other.chunks_exact(n)) {
+            arith::add_assign(a, b, q.value());
+        }
+        Ok(())
+    }
+
     /// `self -= other`.
     ///
     /// # Errors
@@ -536,12 +555,39 @@ impl Poly<Coeff> {
     /// # Errors
     /// [`Error::InvalidOperation`] if `k` is even.
     pub fn automorphism(&self, k: u64) -> Result<Self> {
+        let mut data = vec![0u64; self.data.len()];
+        self.automorphism_into(k, &mut data)?;
+        Ok(Self {
+            ctx: Arc::clone(&self.ctx),
+            limbs: self.limbs,
+            data,
+            _repr: PhantomData,
+        })
+    }
+
+    /// [`automorphism`](Self::automorphism) written into `out` (limb-major, this polynomial's
+    /// length), for callers that reuse a buffer.
+    ///
+    /// # Errors
+    /// As [`automorphism`](Self::automorphism); [`Error::LengthMismatch`] if `out` has
+    /// another length.
+    pub(crate) fn automorphism_into(&self, k: u64, out: &mut [u64]) -> Result<()> {
         let k = self.galois_exponent(k)?;
         let n = self.ctx.n;
-        let mut out = self.clone();
+        if out.len() != self.data.len() {
+            return Err(Error::LengthMismatch {
+                expected: self.data.len(),
+                found: out.len(),
+            });
+        }
         let mask = 2 * n - 1;
-        for ((dst, q), src) in out.limbs_mut().zip(self.data.chunks_exact(n)) {
-            // j = i·k mod 2N, stepped by k (no division per coefficient).
+        for ((dst, q), src) in out
+            .chunks_exact_mut(n)
+            .zip(&self.ctx.moduli)
+            .zip(self.data.chunks_exact(n))
+        {
+            // j = i·k mod 2N, stepped by k (no division per coefficient); i -> i·k is a
+            // bijection on odd k, so every output value is written.
             let mut j = 0usize;
             for &c in src {
                 if j < n {
@@ -552,7 +598,7 @@ impl Poly<Coeff> {
                 j = (j + k) & mask;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
