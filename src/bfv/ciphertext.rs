@@ -234,6 +234,15 @@ pub struct Ciphertext {
     pub(crate) noise: NoiseEstimate,
 }
 
+impl Drop for Ciphertext {
+    /// A ciphertext is public: its buffers go back to the per-thread pool (`math::pool`).
+    fn drop(&mut self) {
+        for p in self.polys.drain(..) {
+            p.recycle();
+        }
+    }
+}
+
 impl PartialEq for Ciphertext {
     fn eq(&self, other: &Self) -> bool {
         *self.params == *other.params && self.polys == other.polys && self.seed == other.seed

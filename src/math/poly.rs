@@ -146,12 +146,33 @@ impl Representation for Ntt {
 }
 
 /// A polynomial over the first [`limbs`](Poly::limbs) primes of its context.
-#[derive(Clone)]
 pub struct Poly<R: Representation> {
     ctx: Arc<Context>,
     limbs: usize,
     data: Vec<u64>,
     _repr: PhantomData<R>,
+}
+
+impl<R: Representation> Clone for Poly<R> {
+    /// A copy in a recycled buffer when one is free (`math::pool`; every value overwritten).
+    fn clone(&self) -> Self {
+        let mut data = super::pool::take_dirty(self.data.len());
+        data.copy_from_slice(&self.data);
+        Self {
+            ctx: Arc::clone(&self.ctx),
+            limbs: self.limbs,
+            data,
+            _repr: PhantomData,
+        }
+    }
+}
+
+impl<R: Representation> Poly<R> {
+    /// Hands the buffer of a polynomial that holds **public** data (a ciphertext's or a public
+    /// key's) to the per-thread pool (`math::pool`) instead of freeing it.
+    pub(crate) fn recycle(self) {
+        super::pool::give(self.data);
+    }
 }
 
 impl<R: Representation> fmt::Debug for Poly<R> {
@@ -197,7 +218,7 @@ impl<R: Representation> Poly<R> {
         Ok(Self {
             ctx: Arc::clone(ctx),
             limbs,
-            data: vec![0; limbs * ctx.n],
+            data: super::pool::take(limbs * ctx.n),
             _repr: PhantomData,
         })
     }
@@ -527,7 +548,7 @@ impl Poly<Coeff> {
     pub(crate) fn from_small(ctx: &Arc<Context>, limbs: usize, coeffs: &[i64]) -> Self {
         let n = ctx.n;
         debug_assert!(coeffs.len() == n && limbs >= 1 && limbs <= ctx.len());
-        let mut data = vec![0u64; limbs * n];
+        let mut data = super::pool::take_dirty(limbs * n);
         for (limb, q) in data.chunks_exact_mut(n).zip(&ctx.moduli) {
             arith::lift_small(limb, coeffs, q.value());
         }
@@ -555,7 +576,7 @@ impl Poly<Coeff> {
     /// # Errors
     /// [`Error::InvalidOperation`] if `k` is even.
     pub fn automorphism(&self, k: u64) -> Result<Self> {
-        let mut data = vec![0u64; self.data.len()];
+        let mut data = super::pool::take_dirty(self.data.len());
         self.automorphism_into(k, &mut data)?;
         Ok(Self {
             ctx: Arc::clone(&self.ctx),
@@ -746,9 +767,11 @@ impl Poly<Ntt> {
             })
             .collect();
         // Gathered straight into the output (no copy of `self` first).
-        let mut data = Vec::with_capacity(self.data.len());
-        for src in self.data.chunks_exact(n) {
-            data.extend(perm.iter().map(|&p| src[p]));
+        let mut data = super::pool::take_dirty(self.data.len());
+        for (dst, src) in data.chunks_exact_mut(n).zip(self.data.chunks_exact(n)) {
+            for (d, &p) in dst.iter_mut().zip(&perm) {
+                *d = src[p];
+            }
         }
         Ok(Self {
             ctx: Arc::clone(&self.ctx),
