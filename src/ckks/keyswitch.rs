@@ -22,11 +22,48 @@ use crate::math::poly::{Ntt, Poly};
 use crate::math::rns::{BaseConverter, RnsBasis};
 use crate::rlwe::{KeySwitchingKey, PolyQP};
 
-pub(crate) use crate::math::pool::{give, take, take_dirty};
-
 thread_local! {
+    /// Recycled limb buffers: key switching allocates several megabytes per call, which the
+    /// allocator would otherwise return to the system and fault back in (zeroed) every time.
+    static POOL: core::cell::RefCell<Vec<Vec<u64>>> = const { core::cell::RefCell::new(Vec::new()) };
     /// The `u128` accumulators of the inner product.
     static ACC: core::cell::RefCell<Vec<u128>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread at most.
+const POOL_LIMIT: usize = 48;
+/// Words kept per thread at most (64 MiB).
+const POOL_WORDS: usize = 1 << 23;
+
+/// A zeroed buffer of `len` words, recycled when possible.
+pub(crate) fn take(len: usize) -> Vec<u64> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    v.clear();
+    v.resize(len, 0);
+    v
+}
+
+/// A buffer of `len` words with unspecified contents (recycled public data or zeros), for
+/// callers that overwrite every value: no clearing pass.
+pub(crate) fn take_dirty(len: usize) -> Vec<u64> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    if v.len() >= len {
+        v.truncate(len);
+    } else {
+        v.resize(len, 0);
+    }
+    v
+}
+
+/// Returns a buffer holding only public data (ciphertext-derived values) to the pool.
+pub(crate) fn give(v: Vec<u64>) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        let words: usize = p.iter().map(Vec::capacity).sum();
+        if p.len() < POOL_LIMIT && words + v.capacity() <= POOL_WORDS {
+            p.push(v);
+        }
+    });
 }
 
 /// Returns the buffers of a polynomial to the pool.

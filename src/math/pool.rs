@@ -30,6 +30,11 @@ thread_local! {
 /// A buffer of `len` words with unspecified contents (recycled public data or zeros): the
 /// caller overwrites every value.
 pub(crate) fn take_dirty(len: usize) -> Vec<u64> {
+    take_recycled(len).unwrap_or_else(|| vec![0; len])
+}
+
+/// A recycled buffer of `len` words (unspecified contents), if the pool has one that fits.
+fn take_recycled(len: usize) -> Option<Vec<u64>> {
     let found = if len >= MIN_WORDS {
         POOL.with(|p| {
             let mut p = p.borrow_mut();
@@ -45,24 +50,26 @@ pub(crate) fn take_dirty(len: usize) -> Vec<u64> {
     } else {
         None
     };
-    match found {
+    found.map(|mut v| {
+        if v.len() >= len {
+            v.truncate(len);
+        } else {
+            v.resize(len, 0);
+        }
+        v
+    })
+}
+
+/// A zeroed buffer of `len` words, recycled when possible (a fresh one comes zeroed from the
+/// allocator and is not cleared again).
+pub(crate) fn take(len: usize) -> Vec<u64> {
+    match take_recycled(len) {
         Some(mut v) => {
-            if v.len() >= len {
-                v.truncate(len);
-            } else {
-                v.resize(len, 0);
-            }
+            v.fill(0);
             v
         }
         None => vec![0; len],
     }
-}
-
-/// A zeroed buffer of `len` words, recycled when possible.
-pub(crate) fn take(len: usize) -> Vec<u64> {
-    let mut v = take_dirty(len);
-    v.fill(0);
-    v
 }
 
 /// Returns a buffer that holds only public data to the pool (dropped when the pool is full).
