@@ -612,7 +612,9 @@ impl Evaluator {
             let d = d.into_coeff();
             mt.scale.divide_round(d.residues(), &mut scaled_r)?;
             pool::give(d.into_residues());
-            let mut out = vec![0u64; level * n];
+            // Every value is written by the conversion; the buffer comes from (and the
+            // ciphertext returns it to) the general pool.
+            let mut out = crate::math::pool::take_dirty(level * n);
             mt.r_to_q.convert_exact(&scaled_r, &mut out)?;
             polys.push(Poly::from_raw(ctx_q, level, out));
         }
@@ -658,6 +660,7 @@ impl Evaluator {
             c0.add_assign_raw(k0)?;
             c1.add_assign_raw(k1)
         })?;
+        c2.recycle();
         a.seed = None;
         a.noise = noise::key_switch(&self.params, a.level(), a.noise);
         Ok(())
@@ -685,7 +688,9 @@ impl Evaluator {
             key.key(),
             |k0, k1| {
                 c0.add_assign_raw(k0)?;
-                Ok(Poly::from_raw(ctx, c0.limbs(), k1.to_vec()))
+                let mut v = crate::math::pool::take_dirty(k1.len());
+                v.copy_from_slice(k1);
+                Ok(Poly::from_raw(ctx, c0.limbs(), v))
             },
         )?;
         Ok(Ciphertext {

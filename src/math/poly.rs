@@ -608,14 +608,16 @@ impl Poly<Coeff> {
             .zip(self.data.chunks_exact(n))
         {
             // j = i·k mod 2N, stepped by k (no division per coefficient); i -> i·k is a
-            // bijection on odd k, so every output value is written.
+            // bijection on odd k, so every output value is written. Branch-free: the sign
+            // (j >= N) follows no pattern the predictor could learn.
+            let qv = q.value();
             let mut j = 0usize;
             for &c in src {
-                if j < n {
-                    dst[j] = c;
-                } else {
-                    dst[j - n] = q.neg(c);
-                }
+                let neg = u64::from(j >= n);
+                // c or q - c, and 0 stays 0: (q - c) for c != 0.
+                let flip = neg & u64::from(c != 0);
+                let v = c ^ (flip.wrapping_neg() & (c ^ (qv - c)));
+                dst[j & (n - 1)] = v;
                 j = (j + k) & mask;
             }
         }
