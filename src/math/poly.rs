@@ -757,22 +757,12 @@ impl Poly<Ntt> {
     pub fn automorphism(&self, k: u64) -> Result<Self> {
         let k = self.galois_exponent(k)?;
         let n = self.ctx.n;
-        let log_n = n.trailing_zeros();
-        let mask = 2 * n - 1;
-        // Slot i holds the evaluation at psi^(2 brv(i) + 1); the image takes it from the slot
-        // whose exponent is (2 brv(i) + 1) k mod 2N.
-        let perm: Vec<usize> = (0..n)
-            .map(|i| {
-                let e = 2 * bit_reverse(i, log_n) + 1;
-                let src = ((e * k) & mask) >> 1;
-                bit_reverse(src, log_n)
-            })
-            .collect();
+        let perm = ntt_automorphism_permutation(n, k);
         // Gathered straight into the output (no copy of `self` first).
         let mut data = super::pool::take_dirty(self.data.len());
         for (dst, src) in data.chunks_exact_mut(n).zip(self.data.chunks_exact(n)) {
-            for (d, &p) in dst.iter_mut().zip(&perm) {
-                *d = src[p];
+            for (d, &p) in dst.iter_mut().zip(perm.iter()) {
+                *d = src[p as usize];
             }
         }
         Ok(Self {
@@ -782,6 +772,43 @@ impl Poly<Ntt> {
             _repr: PhantomData,
         })
     }
+}
+
+/// The slot permutation of `X -> X^k` in NTT (bit-reversed) order, `k` odd and below `2N`:
+/// output slot `i` takes input slot `perm[i]`. Built once per `(N, k)` and shared (a rotation
+/// applies it to every limb of several polynomials; building it costs as much as a gather).
+fn ntt_automorphism_permutation(n: usize, k: usize) -> Arc<[u32]> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    /// Distinct `(N, k)` kept at most (rotation sets are small; the cache restarts beyond).
+    const CACHED: usize = 256;
+    type Cache = Mutex<HashMap<(usize, usize), Arc<[u32]>>>;
+    static PERMS: OnceLock<Cache> = OnceLock::new();
+    let cache = PERMS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(p) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&(n, k))
+    {
+        return Arc::clone(p);
+    }
+    let log_n = n.trailing_zeros();
+    let mask = 2 * n - 1;
+    // Slot i holds the evaluation at psi^(2 brv(i) + 1); the image takes it from the slot
+    // whose exponent is (2 brv(i) + 1) k mod 2N. N <= 2^17, so indices fit u32.
+    let perm: Arc<[u32]> = (0..n)
+        .map(|i| {
+            let e = 2 * bit_reverse(i, log_n) + 1;
+            let src = ((e * k) & mask) >> 1;
+            u32::try_from(bit_reverse(src, log_n)).unwrap_or(0)
+        })
+        .collect();
+    let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= CACHED {
+        map.clear();
+    }
+    map.insert((n, k), Arc::clone(&perm));
+    perm
 }
 
 #[cfg(test)]
