@@ -156,8 +156,14 @@ pub struct Poly<R: Representation> {
 impl<R: Representation> Clone for Poly<R> {
     /// A copy in a recycled buffer when one is free (`math::pool`; every value overwritten).
     fn clone(&self) -> Self {
-        let mut data = super::pool::take_dirty(self.data.len());
-        data.copy_from_slice(&self.data);
+        // Without a recycled buffer, a plain copy (no zeroing pass before it).
+        let data = match super::pool::take_recycled(self.data.len()) {
+            Some(mut v) => {
+                v.copy_from_slice(&self.data);
+                v
+            }
+            None => self.data.clone(),
+        };
         Self {
             ctx: Arc::clone(&self.ctx),
             limbs: self.limbs,

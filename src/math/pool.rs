@@ -34,7 +34,7 @@ pub(crate) fn take_dirty(len: usize) -> Vec<u64> {
 }
 
 /// A recycled buffer of `len` words (unspecified contents), if the pool has one that fits.
-fn take_recycled(len: usize) -> Option<Vec<u64>> {
+pub(crate) fn take_recycled(len: usize) -> Option<Vec<u64>> {
     let found = if len >= MIN_WORDS {
         POOL.with(|p| {
             let mut p = p.borrow_mut();
