@@ -2,6 +2,7 @@
 //! multiply+relinearise+rescale, rotate, 8 hoisted rotations, conjugate, decrypt+decode and
 //! key generation at N = 2^14 (log Q 260), 2^15 (log Q 660) and 2^16 (log Q 860), scale 2^40,
 //! single thread. Ids: `ckks/{op}/{N}/{log Q}`. Filter with `cargo bench --bench ckks -- 16384`;
+//! `CKKS_BENCH_PRESETS=16384` runs one preset;
 //! `MIGRATIONFHE_BENCH_CPU_TIME=1` measures the thread's CPU time instead of wall time.
 
 #![allow(
@@ -105,10 +106,24 @@ fn bench_preset<M: Measurement>(c: &mut Criterion<M>, preset: Preset) {
     g.finish();
 }
 
+/// `CKKS_BENCH_PRESETS=16384,32768` runs a subset (by ring degree; default: all three), so
+/// that a filtered run does not generate the larger presets' keys.
 fn bench_ckks<M: Measurement>(c: &mut Criterion<M>) {
-    bench_preset(c, Preset::N16384Depth5Scale40);
-    bench_preset(c, Preset::N32768Depth15Scale40);
-    bench_preset(c, Preset::N65536Depth20Scale40);
+    let wanted = std::env::var("CKKS_BENCH_PRESETS").ok();
+    let run = |n: &str| {
+        wanted
+            .as_deref()
+            .is_none_or(|w| w.split(',').any(|x| x.trim() == n))
+    };
+    for (n, preset) in [
+        ("16384", Preset::N16384Depth5Scale40),
+        ("32768", Preset::N32768Depth15Scale40),
+        ("65536", Preset::N65536Depth20Scale40),
+    ] {
+        if run(n) {
+            bench_preset(c, preset);
+        }
+    }
 }
 
 #[path = "support/cpu_time.rs"]

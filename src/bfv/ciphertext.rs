@@ -181,14 +181,28 @@ impl Plaintext {
             })
             .collect();
         let ctx = Arc::clone(params.ring().ctx_q());
-        for ((limb, q), &(d, ds)) in c
+        let mut tmp = Vec::new();
+        for (((limb, q), &(d, ds)), plan) in c
             .residues_mut()
             .chunks_exact_mut(n)
             .zip(ctx.moduli())
             .zip(&lt.delta)
+            .zip(ctx.plans())
         {
-            for ((x, &m), &rj) in limb.iter_mut().zip(&self.coeffs).zip(&r) {
-                *x = q.add(*x, q.add(q.mul_shoup(m, d, ds), q.reduce(rj)));
+            match plan.lanes() {
+                // IFMA: m·Δ_i as a constant product (m < t < 2^52), then two canonical
+                // additions (r_j <= t - 1 < q_i). The same values as the scalar loop.
+                Some(lanes) if tv <= q.value() && tv < 1 << 52 => {
+                    tmp.resize(n, 0);
+                    lanes.mul_const(&mut tmp, &self.coeffs, d, lanes.companion(d));
+                    crate::math::arith::add_assign(&mut tmp, &r, q.value());
+                    crate::math::arith::add_assign(limb, &tmp, q.value());
+                }
+                _ => {
+                    for ((x, &m), &rj) in limb.iter_mut().zip(&self.coeffs).zip(&r) {
+                        *x = q.add(*x, q.add(q.mul_shoup(m, d, ds), q.reduce(rj)));
+                    }
+                }
             }
         }
         Ok(())
@@ -232,6 +246,15 @@ pub struct Ciphertext {
     /// Seed of `c_1` for a fresh secret-key encryption (until `c_1` changes).
     pub(crate) seed: Option<[u8; 32]>,
     pub(crate) noise: NoiseEstimate,
+}
+
+impl Drop for Ciphertext {
+    /// A ciphertext is public: its buffers go back to the per-thread pool (`math::pool`).
+    fn drop(&mut self) {
+        for p in self.polys.drain(..) {
+            p.recycle();
+        }
+    }
 }
 
 impl PartialEq for Ciphertext {

@@ -612,7 +612,9 @@ impl Evaluator {
             let d = d.into_coeff();
             mt.scale.divide_round(d.residues(), &mut scaled_r)?;
             pool::give(d.into_residues());
-            let mut out = vec![0u64; level * n];
+            // Every value is written by the conversion; the buffer comes from (and the
+            // ciphertext returns it to) the general pool.
+            let mut out = crate::math::pool::take_dirty(level * n);
             mt.r_to_q.convert_exact(&scaled_r, &mut out)?;
             polys.push(Poly::from_raw(ctx_q, level, out));
         }
@@ -649,9 +651,16 @@ impl Evaluator {
         let c2 = a.polys.pop().ok_or(Error::InvalidOperation {
             reason: "empty ciphertext",
         })?;
-        let (k0, k1) = super::keyswitch::key_switch(&self.params, &c2, rlk.key())?;
-        a.polys[0].add_assign(&k0)?;
-        a.polys[1].add_assign(&k1)?;
+        let [c0, c1] = &mut a.polys[..] else {
+            return Err(Error::InvalidOperation {
+                reason: "empty ciphertext",
+            });
+        };
+        super::keyswitch::key_switch_then(&self.params, &c2, None, rlk.key(), |k0, k1| {
+            c0.add_assign_raw(k0)?;
+            c1.add_assign_raw(k1)
+        })?;
+        c2.recycle();
         a.seed = None;
         a.noise = noise::key_switch(&self.params, a.level(), a.noise);
         Ok(())
@@ -671,12 +680,22 @@ impl Evaluator {
         }
         let g = key.element();
         let mut c0 = a.polys[0].automorphism(g)?;
-        let c1 = a.polys[1].automorphism(g)?;
-        let (k0, k1) = super::keyswitch::key_switch(&self.params, &c1, key.key())?;
-        c0.add_assign(&k0)?;
+        let ctx = self.params.ring().ctx_q();
+        let c1 = super::keyswitch::key_switch_then(
+            &self.params,
+            &a.polys[1],
+            Some(g),
+            key.key(),
+            |k0, k1| {
+                c0.add_assign_raw(k0)?;
+                let mut v = crate::math::pool::take_dirty(k1.len());
+                v.copy_from_slice(k1);
+                Ok(Poly::from_raw(ctx, c0.limbs(), v))
+            },
+        )?;
         Ok(Ciphertext {
             params: Arc::clone(&self.params),
-            polys: vec![c0, k1],
+            polys: vec![c0, c1],
             seed: None,
             noise: noise::key_switch(&self.params, a.level(), a.noise),
         })

@@ -244,13 +244,13 @@ impl PrimeSource {
 /// HomomorphicEncryption.org table, `log2(Q·P)` counted as the sum of the primes' bit lengths,
 /// special primes included; all primes are below `2^50` (the IFMA NTT serves them).
 ///
-/// | preset | N | ciphertext primes (bits) | special | log QP | t |
-/// |---|---|---|---|---|---|
-/// | [`n8192_logq218_t20bit`](Self::n8192_logq218_t20bit) | 2^13 | 43, 43, 44, 44 | 44 | 218 | 786433 |
-/// | [`n16384_logq438_t20bit`](Self::n16384_logq438_t20bit) | 2^14 | 3 × 48, 5 × 49 | 49 | 438 | 786433 |
-/// | [`n32768_logq881_t20bit`](Self::n32768_logq881_t20bit) | 2^15 | 16 × 49, 48 | 49 | 881 | 786433 |
-/// | [`n16384_count_t31bit`](Self::n16384_count_t31bit) | 2^14 | 3 × 48, 5 × 49 | 49 | 438 | 31-bit batching prime |
-/// | [`n32768_count_t45bit`](Self::n32768_count_t45bit) | 2^15 | 16 × 49, 48 | 49 | 881 | 45-bit batching prime |
+/// | preset | N | ciphertext primes (bits) | special | dnum | log QP | t |
+/// |---|---|---|---|---|---|---|
+/// | [`n8192_logq218_t20bit`](Self::n8192_logq218_t20bit) | 2^13 | 43, 43, 44, 44 | 44 | 4 | 218 | 786433 |
+/// | [`n16384_logq438_t20bit`](Self::n16384_logq438_t20bit) | 2^14 | 3 × 48, 5 × 49 | 49 | 4 | 438 | 786433 |
+/// | [`n32768_logq881_t20bit`](Self::n32768_logq881_t20bit) | 2^15 | 16 × 49, 48 | 49 | 17 | 881 | 786433 |
+/// | [`n16384_count_t31bit`](Self::n16384_count_t31bit) | 2^14 | 3 × 48, 5 × 49 | 49 | 8 | 438 | 31-bit batching prime |
+/// | [`n32768_count_t45bit`](Self::n32768_count_t45bit) | 2^15 | 16 × 49, 48 | 49 | 17 | 881 | 45-bit batching prime |
 ///
 /// # Count presets and plaintext overflow
 /// BFV computes modulo `t`: a sum or product whose true value leaves `(-t/2, t/2)` (signed) or
@@ -369,7 +369,14 @@ impl Parameters {
     }
 
     /// `N = 2^14`, ciphertext primes of 3 × 48 and 5 × 49 bits, one 49-bit special prime
-    /// (`log2 QP = 438`), `t = 786433`.
+    /// (`log2 QP = 438`), `t = 786433`; four key-switching digits of two primes each.
+    ///
+    /// Two-prime digits over one special prime add a key-switching noise of about
+    /// `2^97 / 2^49 · sqrt(N)` per relinearisation, above the first product's noise: the first
+    /// squaring leaves about 16 bits less budget than with one-prime digits (SEAL's choice),
+    /// and ten consecutive squarings still decrypt (`tests/bfv_depth.rs`: 8.6 bits left,
+    /// 2.4 estimated). In exchange keys are half the size and key switching runs half the
+    /// transforms and reads half the key.
     ///
     /// # Errors
     /// As [`n8192_logq218_t20bit`](Self::n8192_logq218_t20bit).
@@ -379,6 +386,7 @@ impl Parameters {
             .plaintext_modulus(T_20BIT)
             .ciphertext_moduli_bits(&[48, 48, 48, 49, 49, 49, 49, 49])
             .special_moduli_bits(&[49])
+            .dnum(4)
             .build()
     }
 

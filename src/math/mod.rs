@@ -10,6 +10,7 @@ pub(crate) mod arith;
 pub mod modulus;
 pub mod ntt;
 pub mod poly;
+pub(crate) mod pool;
 pub mod primes;
 pub mod rns;
 pub mod sampling;

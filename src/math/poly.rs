@@ -146,12 +146,39 @@ impl Representation for Ntt {
 }
 
 /// A polynomial over the first [`limbs`](Poly::limbs) primes of its context.
-#[derive(Clone)]
 pub struct Poly<R: Representation> {
     ctx: Arc<Context>,
     limbs: usize,
     data: Vec<u64>,
     _repr: PhantomData<R>,
+}
+
+impl<R: Representation> Clone for Poly<R> {
+    /// A copy in a recycled buffer when one is free (`math::pool`; every value overwritten).
+    fn clone(&self) -> Self {
+        // Without a recycled buffer, a plain copy (no zeroing pass before it).
+        let data = match super::pool::take_recycled(self.data.len()) {
+            Some(mut v) => {
+                v.copy_from_slice(&self.data);
+                v
+            }
+            None => self.data.clone(),
+        };
+        Self {
+            ctx: Arc::clone(&self.ctx),
+            limbs: self.limbs,
+            data,
+            _repr: PhantomData,
+        }
+    }
+}
+
+impl<R: Representation> Poly<R> {
+    /// Hands the buffer of a polynomial that holds **public** data (a ciphertext's or a public
+    /// key's) to the per-thread pool (`math::pool`) instead of freeing it.
+    pub(crate) fn recycle(self) {
+        super::pool::give(self.data);
+    }
 }
 
 impl<R: Representation> fmt::Debug for Poly<R> {
@@ -197,7 +224,7 @@ impl<R: Representation> Poly<R> {
         Ok(Self {
             ctx: Arc::clone(ctx),
             limbs,
-            data: vec![0; limbs * ctx.n],
+            data: super::pool::take(limbs * ctx.n),
             _repr: PhantomData,
         })
     }
@@ -360,6 +387,25 @@ impl<R: Representation> Poly<R> {
         Ok(())
     }
 
+    /// `self += other` for `other` given as canonical residues (limb-major, this polynomial's
+    /// limbs and representation).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if `other` has another length.
+    pub(crate) fn add_assign_raw(&mut self, other: &[u64]) -> Result<()> {
+        if other.len() != self.data.len() {
+            return Err(Error::LengthMismatch {
+                expected: self.data.len(),
+                found: other.len(),
+            });
+        }
+        let n = self.ctx.n;
+        for ((a, q), b) in self.limbs_mut().zip(other.chunks_exact(n)) {
+            arith::add_assign(a, b, q.value());
+        }
+        Ok(())
+    }
+
     /// `self -= other`.
     ///
     /// # Errors
@@ -508,7 +554,7 @@ impl Poly<Coeff> {
     pub(crate) fn from_small(ctx: &Arc<Context>, limbs: usize, coeffs: &[i64]) -> Self {
         let n = ctx.n;
         debug_assert!(coeffs.len() == n && limbs >= 1 && limbs <= ctx.len());
-        let mut data = vec![0u64; limbs * n];
+        let mut data = super::pool::take_dirty(limbs * n);
         for (limb, q) in data.chunks_exact_mut(n).zip(&ctx.moduli) {
             arith::lift_small(limb, coeffs, q.value());
         }
@@ -536,23 +582,52 @@ impl Poly<Coeff> {
     /// # Errors
     /// [`Error::InvalidOperation`] if `k` is even.
     pub fn automorphism(&self, k: u64) -> Result<Self> {
+        let mut data = super::pool::take_dirty(self.data.len());
+        self.automorphism_into(k, &mut data)?;
+        Ok(Self {
+            ctx: Arc::clone(&self.ctx),
+            limbs: self.limbs,
+            data,
+            _repr: PhantomData,
+        })
+    }
+
+    /// [`automorphism`](Self::automorphism) written into `out` (limb-major, this polynomial's
+    /// length), for callers that reuse a buffer.
+    ///
+    /// # Errors
+    /// As [`automorphism`](Self::automorphism); [`Error::LengthMismatch`] if `out` has
+    /// another length.
+    pub(crate) fn automorphism_into(&self, k: u64, out: &mut [u64]) -> Result<()> {
         let k = self.galois_exponent(k)?;
         let n = self.ctx.n;
-        let mut out = self.clone();
+        if out.len() != self.data.len() {
+            return Err(Error::LengthMismatch {
+                expected: self.data.len(),
+                found: out.len(),
+            });
+        }
         let mask = 2 * n - 1;
-        for ((dst, q), src) in out.limbs_mut().zip(self.data.chunks_exact(n)) {
-            // j = i·k mod 2N, stepped by k (no division per coefficient).
+        for ((dst, q), src) in out
+            .chunks_exact_mut(n)
+            .zip(&self.ctx.moduli)
+            .zip(self.data.chunks_exact(n))
+        {
+            // j = i·k mod 2N, stepped by k (no division per coefficient); i -> i·k is a
+            // bijection on odd k, so every output value is written. Branch-free: the sign
+            // (j >= N) follows no pattern the predictor could learn.
+            let qv = q.value();
             let mut j = 0usize;
             for &c in src {
-                if j < n {
-                    dst[j] = c;
-                } else {
-                    dst[j - n] = q.neg(c);
-                }
+                let neg = u64::from(j >= n);
+                // c or q - c, and 0 stays 0: (q - c) for c != 0.
+                let flip = neg & u64::from(c != 0);
+                let v = c ^ (flip.wrapping_neg() & (c ^ (qv - c)));
+                dst[j & (n - 1)] = v;
                 j = (j + k) & mask;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -688,21 +763,13 @@ impl Poly<Ntt> {
     pub fn automorphism(&self, k: u64) -> Result<Self> {
         let k = self.galois_exponent(k)?;
         let n = self.ctx.n;
-        let log_n = n.trailing_zeros();
-        let mask = 2 * n - 1;
-        // Slot i holds the evaluation at psi^(2 brv(i) + 1); the image takes it from the slot
-        // whose exponent is (2 brv(i) + 1) k mod 2N.
-        let perm: Vec<usize> = (0..n)
-            .map(|i| {
-                let e = 2 * bit_reverse(i, log_n) + 1;
-                let src = ((e * k) & mask) >> 1;
-                bit_reverse(src, log_n)
-            })
-            .collect();
+        let perm = ntt_automorphism_permutation(n, k);
         // Gathered straight into the output (no copy of `self` first).
-        let mut data = Vec::with_capacity(self.data.len());
-        for src in self.data.chunks_exact(n) {
-            data.extend(perm.iter().map(|&p| src[p]));
+        let mut data = super::pool::take_dirty(self.data.len());
+        for (dst, src) in data.chunks_exact_mut(n).zip(self.data.chunks_exact(n)) {
+            for (d, &p) in dst.iter_mut().zip(perm.iter()) {
+                *d = src[p as usize];
+            }
         }
         Ok(Self {
             ctx: Arc::clone(&self.ctx),
@@ -711,6 +778,43 @@ impl Poly<Ntt> {
             _repr: PhantomData,
         })
     }
+}
+
+/// The slot permutation of `X -> X^k` in NTT (bit-reversed) order, `k` odd and below `2N`:
+/// output slot `i` takes input slot `perm[i]`. Built once per `(N, k)` and shared (a rotation
+/// applies it to every limb of several polynomials; building it costs as much as a gather).
+fn ntt_automorphism_permutation(n: usize, k: usize) -> Arc<[u32]> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    /// Distinct `(N, k)` kept at most (rotation sets are small; the cache restarts beyond).
+    const CACHED: usize = 256;
+    type Cache = Mutex<HashMap<(usize, usize), Arc<[u32]>>>;
+    static PERMS: OnceLock<Cache> = OnceLock::new();
+    let cache = PERMS.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(p) = cache
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&(n, k))
+    {
+        return Arc::clone(p);
+    }
+    let log_n = n.trailing_zeros();
+    let mask = 2 * n - 1;
+    // Slot i holds the evaluation at psi^(2 brv(i) + 1); the image takes it from the slot
+    // whose exponent is (2 brv(i) + 1) k mod 2N. N <= 2^17, so indices fit u32.
+    let perm: Arc<[u32]> = (0..n)
+        .map(|i| {
+            let e = 2 * bit_reverse(i, log_n) + 1;
+            let src = ((e * k) & mask) >> 1;
+            u32::try_from(bit_reverse(src, log_n)).unwrap_or(0)
+        })
+        .collect();
+    let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= CACHED {
+        map.clear();
+    }
+    map.insert((n, k), Arc::clone(&perm));
+    perm
 }
 
 #[cfg(test)]

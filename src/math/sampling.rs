@@ -275,7 +275,8 @@ pub fn uniform_poly(
     n: usize,
 ) -> Result<Vec<u64>> {
     let len = check_rns(moduli, n)?;
-    let mut out = vec![0u64; len];
+    // Every value is written below (each limb is filled to `n`).
+    let mut out = super::pool::take_dirty(len);
     let mut batch = WordBatch::new();
     for (limb, q) in out.chunks_exact_mut(n).zip(moduli) {
         // bits(q) is in [2, 62], so the shift is in [2, 62].

@@ -184,6 +184,18 @@ pub struct KeySwitchingKey {
     pub(crate) seed: [u8; 32],
 }
 
+impl Drop for KeySwitchingKey {
+    /// The key is public: its buffers go back to the per-thread pool (`math::pool`), so that
+    /// generating keys again does not fault fresh pages in.
+    fn drop(&mut self) {
+        for (b, a) in self.digits.drain(..) {
+            for part in [b.q, b.p, a.q, a.p] {
+                part.recycle();
+            }
+        }
+    }
+}
+
 impl KeySwitchingKey {
     /// A key switching from `s'` (given modulo `Q`, NTT form, all primes) to `sk`.
     ///
