@@ -541,6 +541,31 @@ fn share_headers_and_counts_are_validated() {
             );
         }
     }
+    // The digit polynomials are checked against the remaining input before any is read (a
+    // payload one digit short); round 1's trailing h1 is read after them (a payload short by
+    // one byte runs out in h1).
+    let z = Sizes::of(r);
+    for (code, name, h1) in [
+        (0x0102, "relin_round1", "round-1 h1"),
+        (0x0103, "relin_round1_aggregate", "round-1 aggregate h1"),
+    ] {
+        let b = message(name);
+        let end = b.len() - P - 32;
+        let e = wire_err(decode(code, r, &splice(&b, end - 1, 1, &[])));
+        assert!(
+            matches!(e, WireError::Truncated { what, .. } if what == h1),
+            "{name}: {e:?}"
+        );
+        let e = wire_err(decode(
+            code,
+            r,
+            &splice(&b, end - 2 * z.s_qp, 2 * z.s_qp, &[]),
+        ));
+        assert!(
+            matches!(e, WireError::Truncated { what: "digits", .. }),
+            "{name}: {e:?}"
+        );
+    }
     // Galois element: odd, in [3, 2N).
     let g = message("galois_share");
     let two_n = 2 * r.degree() as u64;
