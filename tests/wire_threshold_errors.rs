@@ -20,7 +20,7 @@ use migrationfhe::threshold::{
     PublicKeyShare, RelinEphemeral, RelinRound1Aggregate, RelinRound1Share, RelinRound2Share,
     SealedShare, TransportKey,
 };
-use migrationfhe::wire::{FORMAT_VERSION, HEADER_LEN};
+use migrationfhe::wire::{self, FORMAT_VERSION, HEADER_LEN};
 use migrationfhe::{fuzzing, Error};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -287,31 +287,167 @@ fn saturate(b: &[u8], at: usize) -> Vec<u8> {
     edit(b, |v| v[P + at..P + at + 7].fill(0xff))
 }
 
+/// Share header: protocol code (1), instance (32), active set (32), sender (4).
+const SHARE_HEADER: usize = 69;
+
+/// Field sizes of the fixture's ring, as `docs/FORMAT.md` section 7 defines them: one packed
+/// limb per prime at `ceil(log2 q)` bits (section 4), `S_Q`, `S_QP`, the digit count `d` and
+/// the packed length of a ternary polynomial.
+struct Sizes {
+    /// Bytes of each `Q` limb, `q_0` first.
+    q_limbs: Vec<usize>,
+    /// Bytes of each `P` limb.
+    p_limbs: Vec<usize>,
+    /// `S_Q`.
+    s_q: usize,
+    /// `S_QP`.
+    s_qp: usize,
+    /// `ceil(L / ceil(L / dnum))`.
+    d: usize,
+    /// `ceil(N / 4)`: 2 bits per ternary coefficient.
+    ternary: usize,
+}
+
+impl Sizes {
+    fn of(r: &RlweParams) -> Self {
+        let n = r.degree();
+        let limbs = |m: &[migrationfhe::math::modulus::Modulus]| -> Vec<usize> {
+            m.iter()
+                .map(|q| wire::poly_len(std::slice::from_ref(q), n))
+                .collect()
+        };
+        let (q_limbs, p_limbs) = (limbs(r.ctx_q().moduli()), limbs(r.ctx_p().moduli()));
+        let s_q = wire::poly_len(r.ctx_q().moduli(), n);
+        let s_qp = s_q + wire::poly_len(r.ctx_p().moduli(), n);
+        let l = r.max_level();
+        let d = l.div_ceil(l.div_ceil(r.dnum()));
+        Self {
+            q_limbs,
+            p_limbs,
+            s_q,
+            s_qp,
+            d,
+            ternary: wire::packed_len(n, 2),
+        }
+    }
+
+    /// Offset of limb `k` of `Q` inside a `Q` or `QP` polynomial.
+    fn q_limb(&self, k: usize) -> usize {
+        self.q_limbs[..k].iter().sum()
+    }
+
+    /// Offset of limb `k` of `P` inside a `QP` polynomial (the `P` limbs follow `S_Q`).
+    fn p_limb(&self, k: usize) -> usize {
+        self.s_q + self.p_limbs[..k].iter().sum::<usize>()
+    }
+
+    /// Bytes of a polynomial over the first `l` primes of `Q`.
+    fn q_at(&self, l: usize) -> usize {
+        self.q_limb(l)
+    }
+}
+
+/// Committee bytes at the start of a payload (`u32` threshold, `u32` count, ids).
+fn committee_len(payload: &[u8]) -> usize {
+    8 + 4 * u32::from_le_bytes(payload[4..8].try_into().unwrap()) as usize
+}
+
+#[test]
+fn payload_sizes_match_the_documented_layouts() {
+    let r = ring();
+    let z = Sizes::of(r);
+    assert_eq!(z.d, 3, "the fixture has 3 digits");
+    assert_eq!(z.q_limbs, [100, 100, 100], "three 50-bit primes, N = 16");
+    assert_eq!(z.p_limbs, [100], "one 50-bit special prime");
+    assert_eq!((z.s_q, z.s_qp), (300, 400));
+    let n = r.degree();
+    let level = |name: &str| usize::from(message(name)[P + SHARE_HEADER]);
+    let committee = |name: &str| committee_len(&message(name)[P..]);
+    let set_len = 4 + 4 * 2; // the seed set: 2 of the re-shared committee
+    let expected = [
+        ("pk_share", SHARE_HEADER + z.s_q),
+        ("relin_round1", SHARE_HEADER + 1 + (z.d + 1) * z.s_qp),
+        ("relin_round1_aggregate", 64 + 1 + (z.d + 1) * z.s_qp),
+        ("relin_round2", SHARE_HEADER + 1 + z.d * z.s_qp),
+        ("galois_share", SHARE_HEADER + 8 + 1 + z.d * z.s_qp),
+        (
+            "decryption_share",
+            SHARE_HEADER + 1 + z.q_at(level("decryption_share")),
+        ),
+        (
+            "pk_switch_share",
+            SHARE_HEADER + 1 + 2 * z.q_at(level("pk_switch_share")),
+        ),
+        ("sealed_share", 108 + 8 * n * (r.max_level() + 1) + 16),
+        ("additive", committee("additive") + 4 + 1 + z.ternary),
+        ("shamir", committee("shamir") + 4 + 1 + z.s_qp),
+        ("relin_ephemeral", 32 + 32 + 4 + 1 + z.d * z.ternary),
+        ("committee", committee("committee")),
+        ("active_set", committee("active_set") + set_len),
+        ("transport_key", 32),
+        ("crs", 32),
+    ];
+    for (name, payload) in expected {
+        let b = message(name);
+        let len = u64::from_le_bytes(b[40..48].try_into().unwrap()) as usize;
+        assert_eq!(len, payload, "{name}: payload length");
+        assert_eq!(b.len(), HEADER_LEN + payload + 32, "{name}: frame length");
+    }
+}
+
 #[test]
 fn out_of_range_residues_are_refused() {
     let r = ring();
-    let n = r.degree();
-    let l = r.max_level();
-    // Bytes of one limb at the fixture's 50-bit primes (every prime of Q and P).
-    let limb = n * 50 / 8;
-    let qp = 4 * limb;
-    let header = 69;
-    let cases: [(u16, &str, usize, &str, usize); 13] = [
-        (0x0101, "pk_share", header, "public-key share", 0),
-        (0x0101, "pk_share", header + 2 * limb, "public-key share", 2),
-        (0x0102, "relin_round1", header + 1, "round-1 h0", 0),
+    let z = Sizes::of(r);
+    let h = SHARE_HEADER;
+    // Round 1 and its aggregate: `d` digit polynomials (`QP`), then one `h1` (`QP`).
+    let r1 = h + 1;
+    let r1_h1 = r1 + z.d * z.s_qp;
+    let agg = 64 + 1;
+    let agg_h1 = agg + z.d * z.s_qp;
+    // Public-key switch: `h0` then `h1`, each over the share's level.
+    let pks_h1 = h + 1 + z.q_at(usize::from(message("pk_switch_share")[P + h]));
+    // Shamir form: committee, id, form byte, then the `QP` share.
+    let shamir = committee_len(&message("shamir")[P..]) + 4 + 1;
+    let cases = [
+        (0x0101, "pk_share", h, "public-key share", 0),
+        (0x0101, "pk_share", h + z.q_limb(2), "public-key share", 2),
+        (0x0102, "relin_round1", r1, "round-1 h0", 0),
+        // The last digit's h0, at its second prime.
         (
             0x0102,
             "relin_round1",
-            header + 1 + qp + limb,
-            "round-1 h1",
+            r1 + (z.d - 1) * z.s_qp + z.q_limb(1),
+            "round-1 h0",
             1,
         ),
-        (0x0103, "relin_round1_aggregate", 64 + 1, "round-1 h0", 0),
+        (0x0102, "relin_round1", r1_h1 + z.q_limb(1), "round-1 h1", 1),
+        (0x0102, "relin_round1", r1_h1 + z.p_limb(0), "round-1 h1", 0),
+        (
+            0x0103,
+            "relin_round1_aggregate",
+            agg,
+            "round-1 aggregate d",
+            0,
+        ),
+        (
+            0x0103,
+            "relin_round1_aggregate",
+            agg + (z.d - 1) * z.s_qp + z.p_limb(0),
+            "round-1 aggregate d",
+            0,
+        ),
+        (
+            0x0103,
+            "relin_round1_aggregate",
+            agg_h1 + z.q_limb(2),
+            "round-1 aggregate h1",
+            2,
+        ),
         (
             0x0104,
             "relin_round2",
-            header + 1 + 2 * qp,
+            h + 1 + (z.d - 1) * z.s_qp,
             "round-2 share",
             0,
         ),
@@ -319,41 +455,29 @@ fn out_of_range_residues_are_refused() {
         (
             0x0105,
             "galois_share",
-            header + 9 + l * limb,
+            h + 9 + z.p_limb(0),
             "Galois share",
             0,
         ),
-        (0x0105, "galois_share", header + 9 + limb, "Galois share", 1),
         (
-            0x0106,
-            "decryption_share",
-            header + 1,
-            "decryption share",
-            0,
+            0x0105,
+            "galois_share",
+            h + 9 + z.q_limb(1),
+            "Galois share",
+            1,
         ),
+        (0x0106, "decryption_share", h + 1, "decryption share", 0),
         (
             0x0106,
             "decryption_share",
-            header + 1 + limb,
+            h + 1 + z.q_limb(1),
             "decryption share",
             1,
         ),
-        (
-            0x0107,
-            "pk_switch_share",
-            header + 1,
-            "public-key-switch h0",
-            0,
-        ),
-        (
-            0x0107,
-            "pk_switch_share",
-            header + 1 + 2 * limb,
-            "public-key-switch h1",
-            0,
-        ),
-        // Shamir form: committee (4 + 4 + 3·4), id, form byte.
-        (0x0109, "shamir", 20 + 4 + 1 + limb, "Shamir share", 1),
+        (0x0107, "pk_switch_share", h + 1, "public-key-switch h0", 0),
+        (0x0107, "pk_switch_share", pks_h1, "public-key-switch h1", 0),
+        (0x0109, "shamir", shamir + z.q_limb(1), "Shamir share", 1),
+        (0x0109, "shamir", shamir + z.p_limb(0), "Shamir share", 0),
     ];
     for (code, name, at, what, prime_index) in cases {
         let bad = saturate(&message(name), at);
@@ -363,15 +487,23 @@ fn out_of_range_residues_are_refused() {
             "{name} at {at}"
         );
     }
-    // Ternary secrets hold s + 1 in two bits: 3 is out of range.
-    for (code, name, at) in [(0x0109, "additive", 25), (0x010a, "relin_ephemeral", 68)] {
+    // Ternary secrets hold s + 1 in two bits: 3 is out of range. The additive share follows the
+    // committee, id and form byte; the ephemeral's `d` polynomials follow instance, set, party
+    // and the digit count (first and last digit).
+    let additive = committee_len(&message("additive")[P..]) + 4 + 1;
+    let eph = 32 + 32 + 4 + 1;
+    for (code, name, at) in [
+        (0x0109, "additive", additive),
+        (0x010a, "relin_ephemeral", eph),
+        (0x010a, "relin_ephemeral", eph + (z.d - 1) * z.ternary),
+    ] {
         let bad = edit(&message(name), |v| v[P + at] = 0xff);
         assert_eq!(
             wire_err(decode(code, r, &bad)),
             WireError::Invalid {
                 what: "ternary coefficient out of range"
             },
-            "{name}"
+            "{name} at {at}"
         );
     }
 }
@@ -391,12 +523,13 @@ fn share_headers_and_counts_are_validated() {
     assert_eq!(e, invalid("protocol kind does not match the object kind"));
     let e = wire_err(decode(0x0101, r, &edit(&pk, |v| v[P + 65..P + 69].fill(0))));
     assert_eq!(e, invalid("party id 0"));
-    // Digit counts must be the parameters'.
+    // Digit counts must be the parameters' (the ephemeral's follows instance, set, party).
     for (code, name, at) in [
-        (0x0102, "relin_round1", 69),
+        (0x0102, "relin_round1", SHARE_HEADER),
         (0x0103, "relin_round1_aggregate", 64),
-        (0x0104, "relin_round2", 69),
-        (0x0105, "galois_share", 77),
+        (0x0104, "relin_round2", SHARE_HEADER),
+        (0x0105, "galois_share", SHARE_HEADER + 8),
+        (0x010a, "relin_ephemeral", 32 + 32 + 4),
     ] {
         let b = message(name);
         for d in [0u8, 2, 4, 255] {
@@ -407,6 +540,31 @@ fn share_headers_and_counts_are_validated() {
                 "{name} {d}"
             );
         }
+    }
+    // The digit polynomials are checked against the remaining input before any is read (a
+    // payload one digit short); round 1's trailing h1 is read after them (a payload short by
+    // one byte runs out in h1).
+    let z = Sizes::of(r);
+    for (code, name, h1) in [
+        (0x0102, "relin_round1", "round-1 h1"),
+        (0x0103, "relin_round1_aggregate", "round-1 aggregate h1"),
+    ] {
+        let b = message(name);
+        let end = b.len() - P - 32;
+        let e = wire_err(decode(code, r, &splice(&b, end - 1, 1, &[])));
+        assert!(
+            matches!(e, WireError::Truncated { what, .. } if what == h1),
+            "{name}: {e:?}"
+        );
+        let e = wire_err(decode(
+            code,
+            r,
+            &splice(&b, end - 2 * z.s_qp, 2 * z.s_qp, &[]),
+        ));
+        assert!(
+            matches!(e, WireError::Truncated { what: "digits", .. }),
+            "{name}: {e:?}"
+        );
     }
     // Galois element: odd, in [3, 2N).
     let g = message("galois_share");
