@@ -9,66 +9,11 @@
 //! Flow-matrix analytics on the Abel–Sander and US Census data: the plaintext stand-in at full
 //! size (all CHECKs), and real BFV encryption.
 
-use ed25519_dalek::SigningKey;
 use migrationfhe::analytics::data::AbelSander;
-use migrationfhe::analytics::flows::{
-    self, contribution, contribution_label, FlowResults, FlowSpec,
-};
-use migrationfhe::analytics::{PlainInt, SlotBackend, Submission};
-use std::path::PathBuf;
-
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
-}
-
-/// The 31-bit count prime of `bfv::Parameters::n16384_count_t31bit`.
-fn t31() -> u64 {
-    migrationfhe::math::primes::largest_ntt_prime(31, 1 << 14).unwrap()
-}
-
-fn abel_sander_spec(d: &AbelSander, corridors: Vec<(usize, usize)>) -> FlowSpec {
-    let codes: Vec<(&str, &str)> = corridors
-        .iter()
-        .map(|&(o, t)| (d.countries[o].iso3.as_str(), d.countries[t].iso3.as_str()))
-        .collect();
-    let spec = FlowSpec::abel_sander("test abel-sander flows", d, 10_000_000, 100_000_000, &codes)
-        .unwrap();
-    assert_eq!(spec.corridors, corridors);
-    spec
-}
-
-fn submit<B: SlotBackend<Value = i64>, E: migrationfhe::analytics::Encryptor<B>>(
-    be: &B,
-    enc: &E,
-    spec: &FlowSpec,
-    flows: &[Vec<u64>],
-) -> Vec<Submission<B::Ct>> {
-    let layout = spec.layout(be.slots(), be.row_len()).unwrap();
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
-    let mut subs = Vec::new();
-    for (a, ag) in spec.agencies.iter().enumerate() {
-        let key = SigningKey::from_bytes(&[a as u8 + 1; 32]);
-        for (p, pname) in spec.periods.iter().enumerate() {
-            let (fwd, rev) = contribution(spec, &layout, a, &flows[p]).unwrap();
-            for (rv, vecs) in [(false, fwd), (true, rev)] {
-                let cts = vecs
-                    .iter()
-                    .map(|v| enc.encrypt(v, &mut rng).unwrap())
-                    .collect();
-                subs.push(Submission::sign(
-                    be,
-                    &spec.analysis,
-                    &ag.name,
-                    &contribution_label(pname, rv),
-                    cts,
-                    &key,
-                ));
-            }
-        }
-    }
-    subs
-}
-use rand_core::SeedableRng;
+use migrationfhe::analytics::flows::{self, contribution, FlowResults};
+use migrationfhe::analytics::{PlainInt, SlotBackend};
+mod flows_support;
+use flows_support::{abel_sander_spec, data_dir, submit, t31};
 
 #[test]
 fn abel_sander_plain_stand_in_all_checks() {

@@ -11,52 +11,11 @@
 
 use ed25519_dalek::SigningKey;
 use migrationfhe::analytics::data::{AbelSander, UsMigration};
-use migrationfhe::analytics::flows::{
-    self, contribution, contribution_label, Contingency, FlowResults, FlowSpec,
-};
+use migrationfhe::analytics::flows::{self, Contingency, FlowResults, FlowSpec};
 use migrationfhe::analytics::{PlainInt, SlotBackend, Submission};
-use std::path::PathBuf;
+mod flows_support;
+use flows_support::{data_dir, submit, t31};
 
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data")
-}
-
-/// The 31-bit count prime of `bfv::Parameters::n16384_count_t31bit`.
-fn t31() -> u64 {
-    migrationfhe::math::primes::largest_ntt_prime(31, 1 << 14).unwrap()
-}
-
-fn submit<B: SlotBackend<Value = i64>, E: migrationfhe::analytics::Encryptor<B>>(
-    be: &B,
-    enc: &E,
-    spec: &FlowSpec,
-    flows: &[Vec<u64>],
-) -> Vec<Submission<B::Ct>> {
-    let layout = spec.layout(be.slots(), be.row_len()).unwrap();
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
-    let mut subs = Vec::new();
-    for (a, ag) in spec.agencies.iter().enumerate() {
-        let key = SigningKey::from_bytes(&[a as u8 + 1; 32]);
-        for (p, pname) in spec.periods.iter().enumerate() {
-            let (fwd, rev) = contribution(spec, &layout, a, &flows[p]).unwrap();
-            for (rv, vecs) in [(false, fwd), (true, rev)] {
-                let cts = vecs
-                    .iter()
-                    .map(|v| enc.encrypt(v, &mut rng).unwrap())
-                    .collect();
-                subs.push(Submission::sign(
-                    be,
-                    &spec.analysis,
-                    &ag.name,
-                    &contribution_label(pname, rv),
-                    cts,
-                    &key,
-                ));
-            }
-        }
-    }
-    subs
-}
 use rand_core::SeedableRng;
 
 fn us_spec(u: &UsMigration, years: &[usize]) -> FlowSpec {
