@@ -18,6 +18,7 @@
 
 use crate::error::{Error, Result};
 use core::ops::{Add, Mul, Sub};
+use multiversion::multiversion;
 
 /// A complex number in `f64` (only what the encoder needs).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -110,13 +111,25 @@ pub(crate) fn root_of_unity(k: usize, m: usize) -> Complex {
 }
 
 /// The CKKS encoder for ring degree `N`: `N/2` complex slots.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Encoder {
     n: usize,
-    /// `roots[k] = exp(2πi k / 2N)`, `k` in `[0, 2N]`.
-    roots: Vec<Complex>,
-    /// `rot_group[j] = 5^j mod 2N`.
-    rot_group: Vec<usize>,
+    /// Twiddles of the evaluation ([`Encoder::fft_special`]), one table per butterfly stage:
+    /// the stage of half-length `h` uses entries `h - 1 .. 2h - 1`, entry `h - 1 + j` being
+    /// `exp(2πi·(5^j mod 8h)/8h)`. Real and imaginary parts apart, so the butterflies run on
+    /// contiguous lanes.
+    fwd_re: Vec<f64>,
+    fwd_im: Vec<f64>,
+    /// Twiddles of the interpolation ([`Encoder::fft_special_inv`]), same layout:
+    /// `exp(2πi·(8h - 5^j mod 8h)/8h)`.
+    inv_re: Vec<f64>,
+    inv_im: Vec<f64>,
+}
+
+impl core::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Encoder").field("n", &self.n).finish()
+    }
 }
 
 /// Generator of the slot rotations: `X -> X^(5^k)` rotates the slots left by `k`.
@@ -136,17 +149,37 @@ impl Encoder {
             });
         }
         let m = 2 * n;
-        let roots = (0..=m).map(|k| root_of_unity(k, m)).collect();
-        let mut rot_group = Vec::with_capacity(n / 2);
+        let size = n / 2;
+        let mut rot_group = Vec::with_capacity(size);
         let mut g = 1usize;
-        for _ in 0..n / 2 {
+        for _ in 0..size {
             rot_group.push(g);
             g = g * SLOT_GENERATOR % m;
         }
+        let cap = size.saturating_sub(1);
+        let (mut fwd_re, mut fwd_im) = (Vec::with_capacity(cap), Vec::with_capacity(cap));
+        let (mut inv_re, mut inv_im) = (Vec::with_capacity(cap), Vec::with_capacity(cap));
+        let mut h = 1;
+        while h < size {
+            let lenq = 8 * h;
+            let gap = m / lenq;
+            for &r in &rot_group[..h] {
+                let r = r % lenq;
+                let w = root_of_unity(r * gap, m);
+                fwd_re.push(w.re);
+                fwd_im.push(w.im);
+                let w = root_of_unity((lenq - r) * gap, m);
+                inv_re.push(w.re);
+                inv_im.push(w.im);
+            }
+            h *= 2;
+        }
         Ok(Self {
             n,
-            roots,
-            rot_group,
+            fwd_re,
+            fwd_im,
+            inv_re,
+            inv_im,
         })
     }
 
@@ -160,65 +193,54 @@ impl Encoder {
         self.n
     }
 
-    fn bit_reverse(vals: &mut [Complex]) {
-        let bits = vals.len().trailing_zeros();
-        for i in 0..vals.len() {
+    fn bit_reverse(re: &mut [f64], im: &mut [f64]) {
+        let bits = re.len().trailing_zeros();
+        for i in 0..re.len() {
             let j = crate::math::ntt::bit_reverse(i, bits);
             if i < j {
-                vals.swap(i, j);
+                re.swap(i, j);
+                im.swap(i, j);
             }
         }
     }
 
-    /// Evaluates: `u` (the `N/2` complex numbers `m_j + i·m_(j+N/2)`) to the slot values.
-    fn fft_special(&self, vals: &mut [Complex]) {
-        let size = vals.len();
-        let m = 2 * self.n;
-        Self::bit_reverse(vals);
-        let mut len = 2;
-        while len <= size {
-            let lenh = len / 2;
-            let lenq = len * 4;
-            let gap = m / lenq;
-            for i in (0..size).step_by(len) {
-                for j in 0..lenh {
-                    let idx = (self.rot_group[j] % lenq) * gap;
-                    let u = vals[i + j];
-                    let v = vals[i + j + lenh] * self.roots[idx];
-                    vals[i + j] = u + v;
-                    vals[i + j + lenh] = u - v;
-                }
+    /// Evaluates: `u` (the `N/2` complex numbers `m_j + i·m_(j+N/2)`, real and imaginary parts
+    /// apart) to the slot values, in place.
+    fn fft_special(&self, re: &mut [f64], im: &mut [f64]) {
+        let size = re.len();
+        Self::bit_reverse(re, im);
+        let mut h = 1;
+        while h < size {
+            let wr = &self.fwd_re[h - 1..2 * h - 1];
+            let wi = &self.fwd_im[h - 1..2 * h - 1];
+            for (br, bi) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
+                let (r0, r1) = br.split_at_mut(h);
+                let (i0, i1) = bi.split_at_mut(h);
+                forward_stage(r0, i0, r1, i1, wr, wi);
             }
-            len *= 2;
+            h *= 2;
         }
     }
 
     /// The inverse of [`Encoder::fft_special`], the factor `1/(N/2)` included.
-    fn fft_special_inv(&self, vals: &mut [Complex]) {
-        let size = vals.len();
-        let m = 2 * self.n;
-        let mut len = size;
-        while len >= 2 {
-            let lenh = len / 2;
-            let lenq = len * 4;
-            let gap = m / lenq;
-            for i in (0..size).step_by(len) {
-                for j in 0..lenh {
-                    let idx = (lenq - self.rot_group[j] % lenq) * gap;
-                    let u = vals[i + j] + vals[i + j + lenh];
-                    let v = (vals[i + j] - vals[i + j + lenh]) * self.roots[idx];
-                    vals[i + j] = u;
-                    vals[i + j + lenh] = v;
-                }
+    fn fft_special_inv(&self, re: &mut [f64], im: &mut [f64]) {
+        let size = re.len();
+        let mut h = size / 2;
+        while h >= 1 {
+            let wr = &self.inv_re[h - 1..2 * h - 1];
+            let wi = &self.inv_im[h - 1..2 * h - 1];
+            for (br, bi) in re.chunks_exact_mut(2 * h).zip(im.chunks_exact_mut(2 * h)) {
+                let (r0, r1) = br.split_at_mut(h);
+                let (i0, i1) = bi.split_at_mut(h);
+                inverse_stage(r0, i0, r1, i1, wr, wi);
             }
-            len /= 2;
+            h /= 2;
         }
-        Self::bit_reverse(vals);
+        Self::bit_reverse(re, im);
         #[allow(clippy::cast_precision_loss)] // size <= 2^16: exact
         let inv = 1.0 / size as f64;
-        for v in vals.iter_mut() {
-            v.re *= inv;
-            v.im *= inv;
+        for v in re.iter_mut().chain(im.iter_mut()) {
+            *v *= inv;
         }
     }
 
@@ -249,15 +271,17 @@ impl Encoder {
                 what: "CKKS slot value is not finite",
             });
         }
-        let mut u = values.to_vec();
-        u.resize(self.slots(), Complex::default());
-        self.fft_special_inv(&mut u);
+        // Real parts in the first half, imaginary parts in the second: the layout of the
+        // coefficients, so the transform runs in place in the output.
         let half = self.slots();
         let mut coeffs = vec![0.0f64; self.n];
-        for (j, z) in u.iter().enumerate() {
-            coeffs[j] = (z.re * scale).round();
-            coeffs[j + half] = (z.im * scale).round();
+        let (re, im) = coeffs.split_at_mut(half);
+        for ((r, i), z) in re.iter_mut().zip(im.iter_mut()).zip(values) {
+            *r = z.re;
+            *i = z.im;
         }
+        self.fft_special_inv(re, im);
+        round_scaled(&mut coeffs, scale);
         if coeffs.iter().any(|c| c.abs() >= MAX_COEFF || c.is_nan()) {
             return Err(Error::ValueOutOfRange {
                 what: "CKKS coefficient reaches 2^120: the values are too large for this scale",
@@ -294,11 +318,77 @@ impl Encoder {
         }
         let half = self.slots();
         let inv = 1.0 / scale;
-        let mut u: Vec<Complex> = (0..half)
-            .map(|j| Complex::new(coeffs[j] * inv, coeffs[j + half] * inv))
-            .collect();
-        self.fft_special(&mut u);
-        Ok(u)
+        let mut re: Vec<f64> = coeffs[..half].iter().map(|&c| c * inv).collect();
+        let mut im: Vec<f64> = coeffs[half..].iter().map(|&c| c * inv).collect();
+        self.fft_special(&mut re, &mut im);
+        Ok(re
+            .into_iter()
+            .zip(im)
+            .map(|(r, i)| Complex::new(r, i))
+            .collect())
+    }
+}
+
+/// One block of a forward stage: `v = b·w`, then `(a, b) = (a + v, a - v)`, with the
+/// operations of `Complex` in their order (so the result is the same bits in any lane width).
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn forward_stage(
+    r0: &mut [f64],
+    i0: &mut [f64],
+    r1: &mut [f64],
+    i1: &mut [f64],
+    wr: &[f64],
+    wi: &[f64],
+) {
+    let h = r0.len();
+    let (i0, r1, i1, wr, wi) = (&mut i0[..h], &mut r1[..h], &mut i1[..h], &wr[..h], &wi[..h]);
+    for j in 0..h {
+        let vr = r1[j] * wr[j] - i1[j] * wi[j];
+        let vi = r1[j] * wi[j] + i1[j] * wr[j];
+        let (ur, ui) = (r0[j], i0[j]);
+        r0[j] = ur + vr;
+        i0[j] = ui + vi;
+        r1[j] = ur - vr;
+        i1[j] = ui - vi;
+    }
+}
+
+/// One block of an inverse stage: `(a, b) = (a + b, (a - b)·w)`, as [`forward_stage`].
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+fn inverse_stage(
+    r0: &mut [f64],
+    i0: &mut [f64],
+    r1: &mut [f64],
+    i1: &mut [f64],
+    wr: &[f64],
+    wi: &[f64],
+) {
+    let h = r0.len();
+    let (i0, r1, i1, wr, wi) = (&mut i0[..h], &mut r1[..h], &mut i1[..h], &wr[..h], &wi[..h]);
+    for j in 0..h {
+        let (sr, si) = (r0[j] - r1[j], i0[j] - i1[j]);
+        r0[j] += r1[j];
+        i0[j] += i1[j];
+        r1[j] = sr * wr[j] - si * wi[j];
+        i1[j] = sr * wi[j] + si * wr[j];
+    }
+}
+
+/// `x[i] = round(x[i]·Δ)`, halves away from zero: bit for bit `f64::round`, written with
+/// `trunc` (exact, and a vector instruction) and one exact correction, so the loop vectorises
+/// instead of calling the platform's `round`.
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+fn round_scaled(x: &mut [f64], scale: f64) {
+    for v in x.iter_mut() {
+        let y = *v * scale;
+        let t = y.trunc();
+        // y - t is exact; for |y| >= 2^52, y is an integer and t = y.
+        // (Selecting `t` itself keeps the sign of a zero, as `round` does.)
+        *v = if (y - t).abs() >= 0.5 {
+            t + 1.0f64.copysign(y)
+        } else {
+            t
+        };
     }
 }
 
@@ -361,6 +451,157 @@ mod tests {
             let back = enc.decode(&coeffs, scale).unwrap();
             for (a, b) in back.iter().zip(&z) {
                 prop_assert!((*a - *b).abs() < bound + 1e-12);
+            }
+        }
+    }
+
+    /// The textbook special FFT (HEAAN's `fftSpecial`/`fftSpecialInv` on complex numbers, the
+    /// twiddle index computed per butterfly), as the encoder had it before its table-driven form.
+    fn reference_transform(n: usize, vals: &mut [Complex], inverse: bool) {
+        let m = 2 * n;
+        let size = vals.len();
+        let rot: Vec<usize> = (0..size)
+            .scan(1usize, |g, _| {
+                let r = *g;
+                *g = *g * 5 % m;
+                Some(r)
+            })
+            .collect();
+        let brv = |v: &mut [Complex]| {
+            let bits = size.trailing_zeros();
+            for i in 0..size {
+                let j = crate::math::ntt::bit_reverse(i, bits);
+                if i < j {
+                    v.swap(i, j);
+                }
+            }
+        };
+        if inverse {
+            let mut len = size;
+            while len >= 2 {
+                let (lenh, lenq) = (len / 2, len * 4);
+                for i in (0..size).step_by(len) {
+                    for j in 0..lenh {
+                        let w = root_of_unity((lenq - rot[j] % lenq) * (m / lenq), m);
+                        let u = vals[i + j] + vals[i + j + lenh];
+                        let v = (vals[i + j] - vals[i + j + lenh]) * w;
+                        vals[i + j] = u;
+                        vals[i + j + lenh] = v;
+                    }
+                }
+                len /= 2;
+            }
+            brv(vals);
+            let inv = 1.0 / size as f64;
+            for v in vals.iter_mut() {
+                v.re *= inv;
+                v.im *= inv;
+            }
+        } else {
+            brv(vals);
+            let mut len = 2;
+            while len <= size {
+                let (lenh, lenq) = (len / 2, len * 4);
+                for i in (0..size).step_by(len) {
+                    for j in 0..lenh {
+                        let w = root_of_unity((rot[j] % lenq) * (m / lenq), m);
+                        let u = vals[i + j];
+                        let v = vals[i + j + lenh] * w;
+                        vals[i + j] = u + v;
+                        vals[i + j + lenh] = u - v;
+                    }
+                }
+                len *= 2;
+            }
+        }
+    }
+
+    /// The table-driven transforms give the textbook transform's bits exactly (encodings and the
+    /// known-answer vectors depend on it).
+    #[test]
+    fn table_driven_transform_is_bit_identical_to_the_textbook_one() {
+        for log_n in [3u32, 4, 7, 12] {
+            let n = 1usize << log_n;
+            let enc = Encoder::new(n).unwrap();
+            let mut s = u64::from(log_n);
+            let mut next = || {
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+            };
+            let z: Vec<Complex> = (0..n / 2).map(|_| Complex::new(next(), next())).collect();
+            let scale = 2f64.powi(40);
+            let mut want = z.clone();
+            reference_transform(n, &mut want, true);
+            let got = enc.encode(&z, scale).unwrap();
+            for (j, w) in want.iter().enumerate() {
+                assert_eq!(
+                    got[j].to_bits(),
+                    (w.re * scale).round().to_bits(),
+                    "n={n} re {j}"
+                );
+                assert_eq!(
+                    got[j + n / 2].to_bits(),
+                    (w.im * scale).round().to_bits(),
+                    "n={n} im {j}"
+                );
+            }
+            // decode multiplies by 1/Δ: do the same.
+            let inv = 1.0 / scale;
+            let mut want: Vec<Complex> = (0..n / 2)
+                .map(|j| Complex::new(got[j] * inv, got[j + n / 2] * inv))
+                .collect();
+            reference_transform(n, &mut want, false);
+            let back = enc.decode(&got, scale).unwrap();
+            for (a, b) in back.iter().zip(&want) {
+                assert_eq!(
+                    (a.re.to_bits(), a.im.to_bits()),
+                    (b.re.to_bits(), b.im.to_bits())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn round_scaled_is_f64_round() {
+        let mut xs = vec![
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            0.0,
+            -0.0,
+            4503599627370495.5,
+            -4503599627370495.5,
+            4503599627370497.0,
+            1e300,
+            -1e300,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            123456.75,
+            -987654.25,
+        ];
+        let mut s = 7u64;
+        for _ in 0..4096 {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let mag = f64::from((s >> 58) as u32);
+            xs.push((((s >> 11) as f64) / (1u64 << 53) as f64 - 0.5) * mag.exp2());
+        }
+        for scale in [1.0, 2f64.powi(40), 0.5] {
+            let mut got = xs.clone();
+            round_scaled(&mut got, scale);
+            for (&x, g) in xs.iter().zip(&got) {
+                assert_eq!(
+                    g.to_bits(),
+                    (x * scale).round().to_bits(),
+                    "x={x:e} scale={scale}"
+                );
             }
         }
     }

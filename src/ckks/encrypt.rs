@@ -4,7 +4,7 @@ use super::ciphertext::{Ciphertext, NoiseEstimate, Plaintext};
 use super::encoding::Complex;
 use super::Parameters;
 use crate::error::{CkksError, Error, Result};
-use crate::math::arith::lift_small_rns;
+use crate::math::arith::{lift_small_rns, reduce_i64_slice};
 use crate::math::poly::{Coeff, Ntt, Poly};
 use crate::math::sampling::{expand_seed, gaussian, gaussian_rns, ternary, Domain};
 use crate::rlwe::{GaloisKey, SecretKey, DOMAIN_CIPHERTEXT, DOMAIN_PUBLIC_KEY};
@@ -20,6 +20,15 @@ fn key_at_level(x: &Poly<Ntt>, level: usize) -> Result<std::borrow::Cow<'_, Poly
     } else {
         std::borrow::Cow::Owned(x.prefix(level)?)
     })
+}
+
+/// The coefficients as `i64` when every one is below `2^63` in magnitude (integers held in
+/// `f64` convert exactly), `None` otherwise.
+fn coefficients_i64(coeffs: &[f64]) -> Option<Vec<i64>> {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let max = coeffs.iter().fold(0.0f64, |m, c| m.max(c.abs()));
+    #[allow(clippy::cast_possible_truncation)]
+    (max < LIMIT).then(|| coeffs.iter().map(|&c| c as i64).collect())
 }
 
 /// The smallest power of two at least `x` (1 for `x <= 1`... and at least `2^-64`).
@@ -130,9 +139,16 @@ impl Parameters {
     pub(crate) fn lift(&self, coeffs: &[f64], level: usize) -> Result<Poly<Coeff>> {
         let n = self.degree();
         let mut data = vec![0u64; level * n];
-        for (i, limb) in data.chunks_exact_mut(n).enumerate() {
-            for (x, &c) in limb.iter_mut().zip(coeffs) {
-                *x = self.reduce_f64(c, i);
+        if let Some(small) = coefficients_i64(coeffs) {
+            // The usual case: every coefficient fits an `i64`; convert once, reduce per prime.
+            for (limb, q) in data.chunks_exact_mut(n).zip(self.moduli()) {
+                reduce_i64_slice(limb, &small, q.value());
+            }
+        } else {
+            for (i, limb) in data.chunks_exact_mut(n).enumerate() {
+                for (x, &c) in limb.iter_mut().zip(coeffs) {
+                    *x = self.reduce_f64(c, i);
+                }
             }
         }
         Poly::from_residues(self.rlwe().ctx_q(), data)

@@ -71,6 +71,35 @@ pub(crate) fn lift_small(out: &mut [u64], c: &[i64], q: u64) {
     }
 }
 
+/// `out[i] = c[i] mod q` for any `i64` values and a prime `2^12 < q < 2^62`: the quotient is
+/// estimated in `f64` (off by at most one: its relative error is below `2^-51` and
+/// `|c/q| < 2^51`), the remainder computed exactly in wrapping `i64` arithmetic and corrected
+/// into `[0, q)` with sign masks. Branch-free; the same residues as [`Modulus::reduce_i64`].
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+pub(crate) fn reduce_i64_slice(out: &mut [u64], c: &[i64], q: u64) {
+    debug_assert!(q > 1 << 12 && q < 1 << 62);
+    debug_assert_eq!(out.len(), c.len());
+    let qi = q.cast_signed();
+    #[allow(clippy::cast_precision_loss)]
+    let inv = 1.0 / q as f64;
+    // `k + 1.5·2^52` holds the integer `k` (|k| < 2^51) in its low mantissa bits: subtracting
+    // the bits of the constant gives `k` without a saturating float-to-int conversion.
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let magic_bits = MAGIC.to_bits().cast_signed();
+    for (o, &x) in out.iter_mut().zip(c) {
+        #[allow(clippy::cast_precision_loss)]
+        let kf = ((x as f64) * inv).floor();
+        let k = (kf + MAGIC)
+            .to_bits()
+            .cast_signed()
+            .wrapping_sub(magic_bits);
+        let mut r = x.wrapping_sub(k.wrapping_mul(qi));
+        r += qi & (r >> 63);
+        r -= qi & ((qi - 1 - r) >> 63);
+        *o = r.cast_unsigned();
+    }
+}
+
 /// Small signed coefficients (`|c| < q` for every prime) in limb-major RNS form over `moduli`
 /// ([`lift_small`] per limb): the same residues as `math::sampling::lift_signed`, vectorised.
 pub(crate) fn lift_small_rns(c: &[i64], moduli: &[Modulus]) -> zeroize::Zeroizing<Vec<u64>> {
@@ -156,6 +185,27 @@ mod tests {
             let small: Vec<i64> = raw.iter().map(|t| (t.0 % 41).cast_signed() - 20).collect();
             let mut x = vec![0u64; small.len()]; lift_small(&mut x, &small, q);
             for i in 0..small.len() { prop_assert_eq!(x[i], m.reduce_i64(small[i])); }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reduce_i64_slice_matches_modulus(
+            xs in proptest::collection::vec(any::<i64>(), 1..64),
+            small in proptest::collection::vec(-(1i64 << 50)..(1i64 << 50), 1..64),
+        ) {
+            // Primes from 14 to 61 bits, and the extremes of i64.
+            for q in [12289u64, (1 << 30) - 35, (1 << 50) - 27, (1 << 61) - 1] {
+                let m = Modulus::new(q).unwrap();
+                let mut all = xs.clone();
+                all.extend_from_slice(&small);
+                all.extend_from_slice(&[i64::MIN, i64::MAX, 0, -1, 1, q.cast_signed(), -q.cast_signed()]);
+                let mut out = vec![0u64; all.len()];
+                reduce_i64_slice(&mut out, &all, q);
+                for (&x, &r) in all.iter().zip(&out) {
+                    prop_assert_eq!(r, m.reduce_i64(x), "q={} x={}", q, x);
+                }
+            }
         }
     }
 }
