@@ -55,8 +55,7 @@ fn bench_preset<M: Measurement>(c: &mut Criterion<M>, preset: Preset) {
     });
     g.bench_function(id("encode_encrypt"), |b| {
         b.iter(|| {
-            let p = params.encode_real(black_box(&values), l, scale).unwrap();
-            ckks::encrypt(&params, &pk, &p, &mut rng).unwrap()
+            ckks::encode_encrypt_real(&params, &pk, black_box(&values), l, scale, &mut rng).unwrap()
         })
     });
     g.bench_function(id("add"), |b| {

@@ -105,6 +105,54 @@ fn fresh_encryptions_decrypt_within_the_estimate() {
     check(f, &ct, &z, "public key mod Q");
 }
 
+/// The one-pass `encode_encrypt` is `encrypt(encode(..))` exactly: same randomness, same
+/// ciphertext bits, at every level, with both kinds of public key.
+#[test]
+fn encode_encrypt_is_encode_then_encrypt() {
+    let f = fixture();
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let z = random_values(&mut rng, f.params.slots() - 3);
+    let pk_q = ckks::PublicKey::from_rlwe(&f.pk.to_rlwe());
+    for pk in [&f.pk, &pk_q] {
+        for level in 1..=f.params.max_level() {
+            let scale = f.params.scale_at(level).unwrap();
+            let pt = f.params.encode(&z, level, scale).unwrap();
+            let two_pass =
+                ckks::encrypt(&f.params, pk, &pt, &mut ChaCha20Rng::seed_from_u64(5)).unwrap();
+            let one_pass = ckks::encode_encrypt(
+                &f.params,
+                pk,
+                &z,
+                level,
+                scale,
+                &mut ChaCha20Rng::seed_from_u64(5),
+            )
+            .unwrap();
+            assert_eq!(one_pass, two_pass, "level {level}");
+            check(f, &one_pass, &z, "encode_encrypt");
+        }
+    }
+    let re: Vec<f64> = z.iter().map(|c| c.re).collect();
+    let ct = ckks::encode_encrypt_real(
+        &f.params,
+        &f.pk,
+        &re,
+        2,
+        f.params.scale_at(2).unwrap(),
+        &mut rng,
+    )
+    .unwrap();
+    let want: Vec<Complex> = re.iter().map(|&x| Complex::new(x, 0.0)).collect();
+    check(f, &ct, &want, "encode_encrypt_real");
+    // Values too large for the level: the encoder's error, before any randomness is drawn.
+    let err = ckks::encode_encrypt_real(&f.params, &f.pk, &[1e30], 1, 2f64.powi(30), &mut rng)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Ckks(CkksError::ValueTooLarge { .. })),
+        "{err}"
+    );
+}
+
 #[test]
 fn multiply_relinearise_rescale() {
     let f = fixture();

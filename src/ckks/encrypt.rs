@@ -4,8 +4,12 @@ use super::ciphertext::{Ciphertext, NoiseEstimate, Plaintext};
 use super::encoding::Complex;
 use super::Parameters;
 use crate::error::{CkksError, Error, Result};
-use crate::math::arith::{lift_small_rns, reduce_i64_slice};
+use crate::math::arith::{
+    add_small_assign, centred_sub_reduce, lift_small, reduce_i64_slice, sub_mul_scalar_assign,
+    sub_scaled_assign,
+};
 use crate::math::poly::{Coeff, Ntt, Poly};
+use crate::math::pool::{give, take_dirty};
 use crate::math::sampling::{expand_seed, gaussian, gaussian_rns, ternary, Domain};
 use crate::rlwe::{GaloisKey, SecretKey, DOMAIN_CIPHERTEXT, DOMAIN_PUBLIC_KEY};
 use rand_core::{CryptoRng, RngCore};
@@ -86,6 +90,19 @@ impl Parameters {
     ///
     /// [`Encoder`]: super::Encoder
     pub fn encode(&self, values: &[Complex], level: usize, scale: f64) -> Result<Plaintext> {
+        let (coeffs, bound) = self.encode_coefficients(values, level, scale)?;
+        let poly = self.lift(&coeffs, level)?.into_ntt();
+        Ok(Plaintext { poly, scale, bound })
+    }
+
+    /// The checked integer coefficients of an encoding (see [`Parameters::encode`]) and the
+    /// power-of-two bound on the values.
+    fn encode_coefficients(
+        &self,
+        values: &[Complex],
+        level: usize,
+        scale: f64,
+    ) -> Result<(Vec<f64>, f64)> {
         self.check_level(level)?;
         let max = values.iter().map(|z| z.abs()).fold(0.0f64, f64::max);
         let capacity = self.log_q_at(level)? - 1.0;
@@ -109,12 +126,7 @@ impl Parameters {
         if cmax > 0.0 && cmax.log2() >= capacity {
             return Err(too_large(cmax.log2()).into());
         }
-        let poly = self.lift(&coeffs, level)?.into_ntt();
-        Ok(Plaintext {
-            poly,
-            scale,
-            bound: pow2_ceil(max),
-        })
+        Ok((coeffs, pow2_ceil(max)))
     }
 
     /// Encodes real values (imaginary parts zero); see [`Parameters::encode`].
@@ -246,8 +258,9 @@ impl Parameters {
 }
 
 /// A CKKS public key. Generated from a secret key it is defined modulo `Q·P` (special primes
-/// included): encryption then computes an encryption of zero modulo `Q·P` and divides it by `P`,
-/// which shrinks the fresh noise to the rounding error (as SEAL does). A public key built from an
+/// included): encryption then computes an encryption of zero modulo `Q·p_0` (`p_0` the first
+/// special prime) and divides it by `p_0`, which shrinks the fresh noise to the rounding error
+/// (as SEAL does with its special prime). A public key built from an
 /// [`rlwe::PublicKey`](crate::rlwe::PublicKey) (for example a collective key) is defined modulo
 /// `Q` only and gives noisier fresh ciphertexts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -361,6 +374,11 @@ fn check_params(params: &Parameters, sk_params: &crate::rlwe::RlweParams) -> Res
 
 /// Encrypts `pt` under the public key, at the plaintext's level and scale.
 ///
+/// With a key defined modulo `Q·P` (see [`PublicKey`]) the encryption of zero is computed modulo
+/// `Q·p_0`, `p_0` the first special prime, and divided by `p_0` with rounding: the fresh noise
+/// is then the rounding error (SEAL's method, with its single special prime), and one special
+/// prime costs a third of the transforms of all of `P`.
+///
 /// # Errors
 /// [`Error::ContextMismatch`] if the key and plaintext belong to different parameters.
 pub fn encrypt(
@@ -372,59 +390,163 @@ pub fn encrypt(
     params.check_ctx(&pt.poly)?;
     params.check_ctx(&pk.b_q)?;
     let level = pt.level();
+    let (mut c0, c1, var) = encrypt_zero_with(params, pk, level, None, rng)?;
+    c0.add_assign(&pt.poly)?;
+    Ok(fresh_ciphertext(params, c0, c1, var, pt.scale, pt.bound))
+}
+
+/// Encodes `values` at `level` and `scale` (as [`Parameters::encode`]) and encrypts them under
+/// the public key (as [`encrypt`]) in one pass: with a key modulo `Q·P` the message's
+/// coefficients join the division by `p_0` before its transforms, which saves the plaintext's
+/// own transforms. The ciphertext is distributed exactly as `encrypt(encode(values))`.
+///
+/// # Errors
+/// As [`Parameters::encode`] and [`encrypt`].
+pub fn encode_encrypt(
+    params: &Parameters,
+    pk: &PublicKey,
+    values: &[Complex],
+    level: usize,
+    scale: f64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<Ciphertext> {
+    params.check_ctx(&pk.b_q)?;
+    let (coeffs, bound) = params.encode_coefficients(values, level, scale)?;
+    let Some(m) = coefficients_i64(&coeffs).filter(|_| pk.p_part.is_some()) else {
+        let pt = Plaintext {
+            poly: params.lift(&coeffs, level)?.into_ntt(),
+            scale,
+            bound,
+        };
+        return encrypt(params, pk, &pt, rng);
+    };
+    let (c0, c1, var) = encrypt_zero_with(params, pk, level, Some(&m), rng)?;
+    Ok(fresh_ciphertext(params, c0, c1, var, scale, bound))
+}
+
+/// Real values (imaginary parts zero) through [`encode_encrypt`].
+///
+/// # Errors
+/// As [`encode_encrypt`].
+pub fn encode_encrypt_real(
+    params: &Parameters,
+    pk: &PublicKey,
+    values: &[f64],
+    level: usize,
+    scale: f64,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<Ciphertext> {
+    let z: Vec<Complex> = values.iter().map(|&x| Complex::new(x, 0.0)).collect();
+    encode_encrypt(params, pk, &z, level, scale, rng)
+}
+
+fn fresh_ciphertext(
+    params: &Parameters,
+    c0: Poly<Ntt>,
+    c1: Poly<Ntt>,
+    var: f64,
+    scale: f64,
+    bound: f64,
+) -> Ciphertext {
+    let estimate = NoiseEstimate::new(
+        params.slot_variance(var + super::noise::ROUND, scale),
+        bound,
+    );
+    Ciphertext {
+        parts: vec![c0, c1],
+        scale,
+        estimate,
+        seed: None,
+    }
+}
+
+/// A public-key encryption of zero at `level` (plus the message `m`, integer coefficients, when
+/// given; only with a key modulo `Q·P`), NTT form, and its coefficient variance.
+///
+/// With the `P` part: `c_i = (x_i·u + e_i + p_0·m_i - r_i) / p_0` over `Q_l`, where
+/// `x = (b, a)`, `m_0 = m`, `m_1 = 0` and `r_i` is the centred residue of `x_i·u + e_i` modulo
+/// `p_0`: the exact division of `x_i·u + e_i` by `p_0` with rounding, plus the message.
+fn encrypt_zero_with(
+    params: &Parameters,
+    pk: &PublicKey,
+    level: usize,
+    m: Option<&[i64]>,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(Poly<Ntt>, Poly<Ntt>, f64)> {
     let n = params.degree();
     let rl = params.rlwe();
     let cq = rl.ctx_q();
-    let mq = &cq.moduli()[..level];
-    // The key at the plaintext's level (borrowed at the top level: no copy).
+    // The key at the level (borrowed at the top level: no copy).
     let b = key_at_level(&pk.b_q, level)?;
     let a = key_at_level(&pk.a_q, level)?;
-    let (mut c0, mut c1, var) = if let Some((b_p, a_p)) = &pk.p_part {
-        let cp = rl.ctx_p();
-        let all: Vec<_> = mq.iter().chain(cp.moduli()).copied().collect();
-        let k = cp.len();
-        // Small values drawn once as signed integers (the randomness of the `_rns` samplers)
-        // and lifted branch-free.
-        let u = lift_small_rns(&ternary(rng, n)?, &all);
-        let mut u_q = Poly::<Coeff>::from_raw(cq, level, u[..level * n].to_vec()).into_ntt();
-        let mut u_p = Poly::<Coeff>::from_raw(cp, k, u[level * n..].to_vec()).into_ntt();
-        let mut out = Vec::with_capacity(2);
-        for (x_q, x_p) in [(&*b, b_p), (&*a, a_p)] {
-            let e = lift_small_rns(&gaussian(rng, n)?, &all);
-            let y_q = x_q.mul(&u_q)?;
-            let y_p = x_p.mul(&u_p)?;
-            out.push(params.mod_down_ntt(y_q, y_p, Some(&e))?);
-        }
-        u_q.zeroize();
-        u_p.zeroize();
-        let c1 = out.pop().ok_or(Error::InvalidOperation {
-            reason: "internal: missing ciphertext part",
-        })?;
-        let c0 = out.pop().ok_or(Error::InvalidOperation {
-            reason: "internal: missing ciphertext part",
-        })?;
-        (c0, c1, params.fresh_variance(true, true))
-    } else {
+    let Some((b_p, a_p)) = &pk.p_part else {
+        debug_assert!(m.is_none());
         let mut u = Poly::<Coeff>::from_small(cq, level, &ternary(rng, n)?).into_ntt();
         let mut c0 = Poly::<Coeff>::from_small(cq, level, &gaussian(rng, n)?).into_ntt();
         let mut c1 = Poly::<Coeff>::from_small(cq, level, &gaussian(rng, n)?).into_ntt();
         c0.mul_add_assign(&b, &u)?;
         c1.mul_add_assign(&a, &u)?;
         u.zeroize();
-        (c0, c1, params.fresh_variance(true, false))
+        return Ok((c0, c1, params.fresh_variance(true, None)));
     };
-    c0.add_assign(&pt.poly)?;
-    let _ = &mut c1;
-    let estimate = NoiseEstimate::new(
-        params.slot_variance(var + super::noise::ROUND, pt.scale),
-        pt.bound,
-    );
-    Ok(Ciphertext {
-        parts: vec![c0, c1],
-        scale: pt.scale,
-        estimate,
-        seed: None,
-    })
+    let cp = rl.ctx_p();
+    let p0 = &cp.moduli()[0];
+    let plan_p = &cp.plans()[0];
+    let lanes_p = plan_p.lanes();
+    let u = ternary(rng, n)?;
+    let mut u_q = Poly::<Coeff>::from_small(cq, level, &u).into_ntt();
+    let mut u_p = take_dirty(n);
+    lift_small(&mut u_p, &u, p0.value());
+    plan_p.forward(&mut u_p)?;
+    drop(u);
+    let mut y_p = take_dirty(n);
+    let mut d = take_dirty(n);
+    let mut m_j = take_dirty(n);
+    let moduli = cq.moduli();
+    let plans = cq.plans();
+    let mut out = Vec::with_capacity(2);
+    for (i, (x_q, x_p)) in [(&*b, b_p), (&*a, a_p)].into_iter().enumerate() {
+        let e = gaussian(rng, n)?;
+        // r = [x·u + e]_{p_0}, centred; keep r - e.
+        y_p.copy_from_slice(x_p.limb(0));
+        match &lanes_p {
+            Some(l) => l.mul_assign(&mut y_p, &u_p),
+            None => crate::math::arith::mul_assign(&mut y_p, &u_p, p0),
+        }
+        plan_p.inverse(&mut y_p)?;
+        add_small_assign(&mut y_p, &e, p0.value());
+        let mut y = x_q.mul(&u_q)?;
+        for (j, limb) in y.residues_mut().chunks_exact_mut(n).enumerate() {
+            let q = &moduli[j];
+            // d = r - e (- p_0·m) mod q_j, to NTT form; then y = (y - d) / p_0.
+            centred_sub_reduce(&mut d, &y_p, &e, p0.value(), q.value());
+            let p_mod = q.reduce(p0.value());
+            if let (0, Some(m)) = (i, m) {
+                reduce_i64_slice(&mut m_j, m, q.value());
+                sub_scaled_assign(&mut d, &m_j, p_mod, q.shoup(p_mod), q.value());
+            }
+            plans[j].forward(&mut d)?;
+            let p_inv = q.inv(p_mod)?;
+            sub_mul_scalar_assign(limb, &d, p_inv, q.shoup(p_inv), q.value());
+        }
+        out.push(y);
+    }
+    u_q.zeroize();
+    give(u_q.into_residues());
+    for mut v in [u_p, y_p, d] {
+        v.zeroize();
+        give(v);
+    }
+    give(m_j);
+    let c1 = out.pop().ok_or(Error::InvalidOperation {
+        reason: "internal: missing ciphertext part",
+    })?;
+    let c0 = out.pop().ok_or(Error::InvalidOperation {
+        reason: "internal: missing ciphertext part",
+    })?;
+    #[allow(clippy::cast_precision_loss)]
+    let var = params.fresh_variance(true, Some((p0.value() as f64).log2()));
+    Ok((c0, c1, var))
 }
 
 /// Encrypts `pt` under the secret key: `(-a·s + e + m, a)` with `a` expanded from a fresh
@@ -456,7 +578,7 @@ pub fn encrypt_symmetric(
     c0.sub_assign(&as_)?;
     as_.zeroize();
     c0.add_assign(&pt.poly)?;
-    let var = params.fresh_variance(false, false) + super::noise::ROUND;
+    let var = params.fresh_variance(false, None) + super::noise::ROUND;
     Ok(Ciphertext {
         parts: vec![c0, a],
         scale: pt.scale,

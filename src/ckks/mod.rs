@@ -7,7 +7,8 @@
 //! * [`Encoder`]: the canonical embedding through the special FFT; [`Parameters::encode`] lifts
 //!   an encoding into RNS at a level and scale. Slot `j` is the evaluation at `ζ^(5^j)`, so
 //!   `X -> X^(5^k)` rotates the slots left by `k` and `X -> X^(2N-1)` conjugates them.
-//! * [`encrypt`] (public key modulo `Q·P`, then divided by `P`), [`encrypt_symmetric`] (seeded),
+//! * [`encrypt`] (public key modulo `Q·p_0`, then divided by the special prime `p_0`),
+//!   [`encode_encrypt`] (the same in one pass from the values), [`encrypt_symmetric`] (seeded),
 //!   [`decrypt`], [`decrypt_decode_public`].
 //! * [`Evaluator`]: additions, multiplications (lazy relinearisation), rescaling, level and
 //!   scale alignment, rotations (hoisted too), conjugation, slot sums, inner products,
@@ -32,10 +33,10 @@
 //!
 //! ## Precision (measured, `tests/ckks_precision.rs`)
 //! At `n16384_depth5_scale40`, 8,192 values uniform in `[-1, 1]`, public-key encryption,
-//! `-log2` of the largest error, over nine seeds: fresh median 25.7 bits (25.3 … 26.0), after
-//! one multiply-relinearise-rescale median 25.4 bits (25.05 … 25.6), about 24 after five.
+//! `-log2` of the largest error, over nine seeds: fresh median 25.8 bits (25.65 … 26.1), after
+//! one multiply-relinearise-rescale median 25.4 bits (24.8 … 25.65), about 23.6 after five.
 //! These match SEAL 4.4 (25.4 / 25.1 measured once), whose encryption we follow
-//! (encrypt modulo `Q·P`, divide by `P`); the errors are dominated by the rounding terms
+//! (encrypt modulo `Q` times a special prime, divide by it); the errors are dominated by the rounding terms
 //! `r_0 + r_1·s` of that division and of each rescale.
 //!
 //! ```
@@ -72,7 +73,8 @@ pub use ciphertext::{
 };
 pub use encoding::{Complex, Encoder, MAX_COEFF, SLOT_GENERATOR};
 pub use encrypt::{
-    decrypt, decrypt_decode_public, encrypt, encrypt_symmetric, GaloisKeys, PublicKey,
+    decrypt, decrypt_decode_public, encode_encrypt, encode_encrypt_real, encrypt,
+    encrypt_symmetric, GaloisKeys, PublicKey,
 };
 pub use evaluator::{Evaluator, SCALE_TOLERANCE};
 pub use params::{Parameters, ParametersBuilder, Preset, MAX_SCALE_BITS, MAX_SCALE_PRIMES};

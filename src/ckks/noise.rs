@@ -35,19 +35,17 @@ impl Parameters {
     }
 
     /// Coefficient variance of a fresh encryption: `e` (secret key), or
-    /// `e_0 + e_1·s + e·u` (public key), divided by `P` with rounding when the public key is
-    /// defined modulo `Q·P`.
-    pub(crate) fn fresh_variance(&self, public: bool, over_qp: bool) -> f64 {
+    /// `e_0 + e_1·s + e·u` (public key), divided with rounding by a special modulus of
+    /// `special_log2` bits when the public key is defined modulo `Q` times that modulus.
+    pub(crate) fn fresh_variance(&self, public: bool, special_log2: Option<f64>) -> f64 {
         let n = self.n_f64();
         if !public {
             return SIGMA2;
         }
         let v = SIGMA2 * (1.0 + 2.0 * n * TERNARY);
-        if over_qp {
-            let p2: f64 = self.p_log2() * 2.0;
-            v / p2.exp2() + self.rounding_variance(1)
-        } else {
-            v
+        match special_log2 {
+            Some(bits) => v / (2.0 * bits).exp2() + self.rounding_variance(1),
+            None => v,
         }
     }
 

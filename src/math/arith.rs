@@ -71,6 +71,76 @@ pub(crate) fn lift_small(out: &mut [u64], c: &[i64], q: u64) {
     }
 }
 
+/// `x[i] = (x[i] - y[i]) · w mod q` with `x[i], y[i], w` in `[0, q)` and `w_shoup = q.shoup(w)`
+/// (the last step of a division by a special prime).
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+pub(crate) fn sub_mul_scalar_assign(x: &mut [u64], y: &[u64], w: u64, w_shoup: u64, q: u64) {
+    debug_assert_eq!(x.len(), y.len());
+    for (a, &b) in x.iter_mut().zip(y) {
+        let d = a.wrapping_sub(b);
+        let d = d.min(d.wrapping_add(q));
+        let est = ((u128::from(d) * u128::from(w_shoup)) >> 64) as u64;
+        let r = d.wrapping_mul(w).wrapping_sub(est.wrapping_mul(q));
+        *a = r.min(r.wrapping_sub(q));
+    }
+}
+
+/// `x[i] = x[i] - y[i] · w mod q` with `x[i], w` in `[0, q)`, any `y[i] < 2^64` and
+/// `w_shoup = q.shoup(w)`.
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+pub(crate) fn sub_scaled_assign(x: &mut [u64], y: &[u64], w: u64, w_shoup: u64, q: u64) {
+    debug_assert_eq!(x.len(), y.len());
+    for (a, &b) in x.iter_mut().zip(y) {
+        let est = ((u128::from(b) * u128::from(w_shoup)) >> 64) as u64;
+        let t = b.wrapping_mul(w).wrapping_sub(est.wrapping_mul(q));
+        let t = t.min(t.wrapping_sub(q));
+        let d = a.wrapping_sub(t);
+        *a = d.min(d.wrapping_add(q));
+    }
+}
+
+/// `y[i] = y[i] + e[i] mod p` for small signed `|e[i]| < p` (an error added to residues).
+#[multiversion(targets("x86_64+avx512f+avx512vl", "x86_64+avx2"))]
+pub(crate) fn add_small_assign(y: &mut [u64], e: &[i64], p: u64) {
+    debug_assert_eq!(y.len(), e.len());
+    for (a, &x) in y.iter_mut().zip(e) {
+        let lifted = x
+            .cast_unsigned()
+            .wrapping_add(p & (x >> 63).cast_unsigned());
+        let s = a.wrapping_add(lifted);
+        *a = s.min(s.wrapping_sub(p));
+    }
+}
+
+/// `out[i] = (centre_p(y[i]) - e[i]) mod q`, `centre_p` taking a residue `y[i]` in `[0, p)` to
+/// `(-p/2, p/2]`, for small signed `|e[i]| < 2^40`, `p < 2^62` and a prime `2^12 < q < 2^62`
+/// (the rounding term of a division by the special prime `p`, moved to the prime `q`).
+#[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma"))]
+pub(crate) fn centred_sub_reduce(out: &mut [u64], y: &[u64], e: &[i64], p: u64, q: u64) {
+    debug_assert!(out.len() == y.len() && y.len() == e.len());
+    let half = p / 2;
+    let (pi, qi) = (p.cast_signed(), q.cast_signed());
+    #[allow(clippy::cast_precision_loss)]
+    let inv = 1.0 / q as f64;
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let magic_bits = MAGIC.to_bits().cast_signed();
+    for ((o, &a), &x) in out.iter_mut().zip(y).zip(e) {
+        let above = -i64::from(a > half);
+        let t = a.cast_signed() - (pi & above) - x;
+        // As in `reduce_i64_slice`.
+        #[allow(clippy::cast_precision_loss)]
+        let kf = ((t as f64) * inv).floor();
+        let k = (kf + MAGIC)
+            .to_bits()
+            .cast_signed()
+            .wrapping_sub(magic_bits);
+        let mut r = t.wrapping_sub(k.wrapping_mul(qi));
+        r += qi & (r >> 63);
+        r -= qi & ((qi - 1 - r) >> 63);
+        *o = r.cast_unsigned();
+    }
+}
+
 /// `out[i] = c[i] mod q` for any `i64` values and a prime `2^12 < q < 2^62`: the quotient is
 /// estimated in `f64` (off by at most one: its relative error is below `2^-51` and
 /// `|c/q| < 2^51`), the remainder computed exactly in wrapping `i64` arithmetic and corrected
@@ -102,7 +172,8 @@ pub(crate) fn reduce_i64_slice(out: &mut [u64], c: &[i64], q: u64) {
 
 /// Small signed coefficients (`|c| < q` for every prime) in limb-major RNS form over `moduli`
 /// ([`lift_small`] per limb): the same residues as `math::sampling::lift_signed`, vectorised.
-pub(crate) fn lift_small_rns(c: &[i64], moduli: &[Modulus]) -> zeroize::Zeroizing<Vec<u64>> {
+#[cfg(test)]
+fn lift_small_rns(c: &[i64], moduli: &[Modulus]) -> zeroize::Zeroizing<Vec<u64>> {
     let n = c.len();
     let mut out = zeroize::Zeroizing::new(vec![0u64; n * moduli.len()]);
     for (limb, q) in out.chunks_exact_mut(n.max(1)).zip(moduli) {
@@ -204,6 +275,61 @@ mod tests {
                 reduce_i64_slice(&mut out, &all, q);
                 for (&x, &r) in all.iter().zip(&out) {
                     prop_assert_eq!(r, m.reduce_i64(x), "q={} x={}", q, x);
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn sub_mul_kernels_match_modulus(
+            xs in proptest::collection::vec(any::<u64>(), 1..40),
+            ys in proptest::collection::vec(any::<u64>(), 1..40),
+            w in any::<u64>(),
+        ) {
+            for q in [(1u64 << 30) - 35, (1 << 50) - 27, (1 << 61) - 1, (1 << 62) - 57] {
+                let m = Modulus::new(q).unwrap();
+                let len = xs.len().min(ys.len());
+                let x: Vec<u64> = xs[..len].iter().map(|&v| v % q).collect();
+                let y: Vec<u64> = ys[..len].iter().map(|&v| v % q).collect();
+                let w = w % q;
+                let ws = m.shoup(w);
+                let mut got = x.clone();
+                sub_mul_scalar_assign(&mut got, &y, w, ws, q);
+                for ((&a, &b), &g) in x.iter().zip(&y).zip(&got) {
+                    prop_assert_eq!(g, m.mul(m.sub(a, b), w));
+                }
+                let mut got = x.clone();
+                sub_scaled_assign(&mut got, &ys[..len], w, ws, q);
+                for ((&a, &b), &g) in x.iter().zip(&ys[..len]).zip(&got) {
+                    prop_assert_eq!(g, m.sub(a, m.mul(m.reduce(b), w)));
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn centred_kernels_match_modulus(
+            ys in proptest::collection::vec(any::<u64>(), 1..40),
+            es in proptest::collection::vec(-1000i64..1000, 40),
+        ) {
+            for p in [(1u64 << 50) - 27, (1 << 61) - 1] {
+                let mp = Modulus::new(p).unwrap();
+                let y: Vec<u64> = ys.iter().map(|&v| v % p).collect();
+                let e = &es[..y.len()];
+                let mut s = y.clone();
+                add_small_assign(&mut s, e, p);
+                for ((&a, &x), &g) in y.iter().zip(e).zip(&s) {
+                    prop_assert_eq!(g, mp.add(a, mp.reduce_i64(x)));
+                }
+                for q in [(1u64 << 30) - 35, (1 << 40) - 87, (1 << 62) - 57] {
+                    let mq = Modulus::new(q).unwrap();
+                    let mut out = vec![0u64; y.len()];
+                    centred_sub_reduce(&mut out, &s, e, p, q);
+                    for ((&a, &x), &g) in s.iter().zip(e).zip(&out) {
+                        prop_assert_eq!(g, mq.reduce_i64(mp.center(a) - x));
+                    }
                 }
             }
         }
