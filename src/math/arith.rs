@@ -122,29 +122,15 @@ pub(crate) fn centred_sub_reduce(out: &mut [u64], y: &[u64], e: &[i64], p: u64, 
     let (pi, qi) = (p.cast_signed(), q.cast_signed());
     #[allow(clippy::cast_precision_loss)]
     let inv = 1.0 / q as f64;
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    let magic_bits = MAGIC.to_bits().cast_signed();
     for ((o, &a), &x) in out.iter_mut().zip(y).zip(e) {
         let above = -i64::from(a > half);
-        let t = a.cast_signed() - (pi & above) - x;
-        // As in `reduce_i64_slice`.
-        #[allow(clippy::cast_precision_loss)]
-        let kf = ((t as f64) * inv).floor();
-        let k = (kf + MAGIC)
-            .to_bits()
-            .cast_signed()
-            .wrapping_sub(magic_bits);
-        let mut r = t.wrapping_sub(k.wrapping_mul(qi));
-        r += qi & (r >> 63);
-        r -= qi & ((qi - 1 - r) >> 63);
-        *o = r.cast_unsigned();
+        *o = reduce_i64_f64(a.cast_signed() - (pi & above) - x, qi, inv);
     }
 }
 
-/// `out[i] = c[i] mod q` for any `i64` values and a prime `2^12 < q < 2^62`: the quotient is
-/// estimated in `f64` (off by at most one: its relative error is below `2^-51` and
-/// `|c/q| < 2^51`), the remainder computed exactly in wrapping `i64` arithmetic and corrected
-/// into `[0, q)` with sign masks. Branch-free; the same residues as [`Modulus::reduce_i64`].
+/// `out[i] = c[i] mod q` for any `i64` values and a prime `2^12 < q < 2^62` (the quotient's
+/// `f64` estimate is off by at most one: its relative error is below `2^-51` and
+/// `|c/q| < 2^51`). Branch-free; the same residues as [`Modulus::reduce_i64`].
 #[multiversion(targets("x86_64+avx512f+avx512dq+avx512vl", "x86_64+avx2+fma"))]
 pub(crate) fn reduce_i64_slice(out: &mut [u64], c: &[i64], q: u64) {
     debug_assert!(q > 1 << 12 && q < 1 << 62);
@@ -152,22 +138,29 @@ pub(crate) fn reduce_i64_slice(out: &mut [u64], c: &[i64], q: u64) {
     let qi = q.cast_signed();
     #[allow(clippy::cast_precision_loss)]
     let inv = 1.0 / q as f64;
+    for (o, &x) in out.iter_mut().zip(c) {
+        *o = reduce_i64_f64(x, qi, inv);
+    }
+}
+
+/// `x mod q` for `q = qi` (a prime `2^12 < q < 2^62`) and `inv = 1/q` in `f64`: the quotient
+/// estimated in `f64` (off by at most one), the remainder exact in wrapping `i64` arithmetic,
+/// corrected into `[0, q)` with sign masks. Inlined into the vectorised loops.
+#[inline(always)]
+fn reduce_i64_f64(x: i64, qi: i64, inv: f64) -> u64 {
     // `k + 1.5·2^52` holds the integer `k` (|k| < 2^51) in its low mantissa bits: subtracting
     // the bits of the constant gives `k` without a saturating float-to-int conversion.
     const MAGIC: f64 = 6_755_399_441_055_744.0;
-    let magic_bits = MAGIC.to_bits().cast_signed();
-    for (o, &x) in out.iter_mut().zip(c) {
-        #[allow(clippy::cast_precision_loss)]
-        let kf = ((x as f64) * inv).floor();
-        let k = (kf + MAGIC)
-            .to_bits()
-            .cast_signed()
-            .wrapping_sub(magic_bits);
-        let mut r = x.wrapping_sub(k.wrapping_mul(qi));
-        r += qi & (r >> 63);
-        r -= qi & ((qi - 1 - r) >> 63);
-        *o = r.cast_unsigned();
-    }
+    #[allow(clippy::cast_precision_loss)]
+    let kf = ((x as f64) * inv).floor();
+    let k = (kf + MAGIC)
+        .to_bits()
+        .cast_signed()
+        .wrapping_sub(MAGIC.to_bits().cast_signed());
+    let mut r = x.wrapping_sub(k.wrapping_mul(qi));
+    r += qi & (r >> 63);
+    r -= qi & ((qi - 1 - r) >> 63);
+    r.cast_unsigned()
 }
 
 /// Small signed coefficients (`|c| < q` for every prime) in limb-major RNS form over `moduli`
