@@ -929,8 +929,9 @@ impl Encryptor<CkksBackend> for CkksEncryptor {
         values: &[f64],
         rng: &mut R,
     ) -> Result<ckks::Ciphertext> {
-        let p = self.params.encode_real_top(values)?;
-        ckks::encrypt(&self.params, &self.pk, &p, rng)
+        let l = self.params.max_level();
+        let scale = self.params.scale_at(l)?;
+        ckks::encode_encrypt_real(&self.params, &self.pk, values, l, scale, rng)
     }
 }
 
