@@ -15,7 +15,7 @@
 use super::params::Parameters;
 use crate::error::{Error, Result};
 use crate::math::modulus::{csub, Modulus};
-use crate::math::ntt::NttPlan;
+use crate::math::ntt::{automorphism_coeff, NttPlan};
 use crate::math::poly::{Coeff, Poly};
 use crate::rlwe::KeySwitchingKey;
 
@@ -28,30 +28,48 @@ pub(crate) fn key_switch(
 ) -> Result<(Poly<Coeff>, Poly<Coeff>)> {
     let ctx_q = params.ring().ctx_q();
     let level = d.limbs();
-    key_switch_then(params, d, None, key, |r0, r1| {
-        Ok((
-            Poly::from_raw(ctx_q, level, r0.to_vec()),
-            Poly::from_raw(ctx_q, level, r1.to_vec()),
-        ))
-    })
+    let n = params.degree();
+    let (mut r0, mut r1) = (vec![0; level * n], vec![0; level * n]);
+    key_switch_into(params, d, None, key, (&mut r0, false), (&mut r1, false))?;
+    Ok((
+        Poly::from_raw(ctx_q, level, r0),
+        Poly::from_raw(ctx_q, level, r1),
+    ))
 }
 
-/// Key switching of `d(X^g)` (`galois = Some(g)`) or of `d`, handing the result `(c0, c1)`
-/// over `Q_l` (coefficient form, limb-major, in reused per-thread buffers) to `f`.
-pub(crate) fn key_switch_then<T>(
+/// Key switching of `d(X^g)` (`galois = Some(g)`, `g` odd) or of `d`: the result `(c0, c1)`
+/// over `Q_l` (coefficient form, limb-major) is written into (`false`) or added to (`true`)
+/// `out0` and `out1`, each `l·N` values (ModDown writes straight into them: no intermediate
+/// result, no separate addition).
+///
+/// # Errors
+/// [`Error::ContextMismatch`] for a polynomial over other primes or a key with too few digits;
+/// [`Error::InvalidOperation`] for an even `g`; [`Error::LengthMismatch`] for outputs of
+/// another length.
+pub(crate) fn key_switch_into(
     params: &Parameters,
     d: &Poly<Coeff>,
     galois: Option<u64>,
     key: &KeySwitchingKey,
-    f: impl FnOnce(&[u64], &[u64]) -> Result<T>,
-) -> Result<T> {
+    out0: (&mut [u64], bool),
+    out1: (&mut [u64], bool),
+) -> Result<()> {
     let ring = params.ring();
     if **d.context() != **ring.ctx_q() {
         return Err(Error::ContextMismatch);
     }
     let level = d.limbs();
+    let n = params.degree();
     if key.digits.len() < ring.digits_at(level).len() {
         return Err(Error::ContextMismatch);
+    }
+    for o in [&out0.0, &out1.0] {
+        if o.len() != level * n {
+            return Err(Error::LengthMismatch {
+                expected: level * n,
+                found: o.len(),
+            });
+        }
     }
     SCRATCH.with(|cell| {
         let mut guard = cell.borrow_mut();
@@ -59,8 +77,19 @@ pub(crate) fn key_switch_then<T>(
         let mut input = core::mem::take(&mut sc.input);
         let src = match galois {
             Some(g) => {
+                if g.is_multiple_of(2) {
+                    return Err(Error::InvalidOperation {
+                        reason: "automorphism exponent must be odd",
+                    });
+                }
                 input.resize(d.residues().len(), 0);
-                d.automorphism_into(g, &mut input)?;
+                for ((dst, limb), q) in input
+                    .chunks_exact_mut(n)
+                    .zip(d.residues().chunks_exact(n))
+                    .zip(ring.ctx_q().moduli())
+                {
+                    automorphism_coeff(dst, limb, g, q.value(), false);
+                }
                 &input[..]
             }
             None => d.residues(),
@@ -68,8 +97,32 @@ pub(crate) fn key_switch_then<T>(
         let r = switch_into(params, src, key, sc, level);
         sc.input = input;
         r?;
-        f(&sc.r0, &sc.r1)
+        mod_down_into(params, sc, level, out0, out1)
     })
+}
+
+/// `σ_g(c)` over `Q_l` (coefficient form), in a pooled buffer: the rotated `c_0` to which the
+/// key switch of `c_1` is then added.
+pub(crate) fn automorphism_pooled(
+    params: &Parameters,
+    c: &Poly<Coeff>,
+    g: u64,
+) -> Result<Vec<u64>> {
+    if g.is_multiple_of(2) {
+        return Err(Error::InvalidOperation {
+            reason: "automorphism exponent must be odd",
+        });
+    }
+    let n = params.degree();
+    let mut out = crate::math::pool::take_dirty(c.residues().len());
+    for ((dst, limb), q) in out
+        .chunks_exact_mut(n)
+        .zip(c.residues().chunks_exact(n))
+        .zip(c.context().moduli())
+    {
+        automorphism_coeff(dst, limb, g, q.value(), false);
+    }
+    Ok(out)
 }
 
 /// Buffers reused across calls on one thread (public, ciphertext-derived data only), so that a
@@ -84,9 +137,12 @@ struct Scratch {
     digits: Vec<u64>,
     /// The automorphism's image of the input.
     input: Vec<u64>,
-    /// The result.
+    /// The result, when ModDown cannot write into the output directly.
     r0: Vec<u64>,
     r1: Vec<u64>,
+    /// ModDown constants `(q, p, [p^-1]_q, its 52-bit companion, [h·p^-1 - 1]_q)` per output
+    /// prime `q` and special prime `p` met so far (see `Lanes::rescale`).
+    rescale: Vec<(u64, u64, [u64; 3])>,
     /// Multi-prime digits converted to the other primes (coefficient form, then transformed
     /// in place as each output prime is reached).
     ext: Vec<u64>,
@@ -130,13 +186,21 @@ fn switch_into(
         acc1,
         digits: dig,
         ext,
-        input: _,
-        r0,
-        r1,
+        ..
     } = sc;
     out0.resize(total * n, 0);
     out1.resize(total * n, 0);
-    dig.resize(ndig * n, 0);
+    // The out-of-place transforms read `src` and write `dig` with the same large power-of-two
+    // strides: were both at the same address modulo 4 KiB, their streams would share L1 sets
+    // (more than its 8 ways) and every store would alias the next load. `dig` starts 2 KiB
+    // away from `src` modulo 4 KiB (a shift of fewer than 512 words).
+    dig.resize(ndig * n + 512, 0);
+    let shift = {
+        // Addresses only, to pick the offset; both are multiples of 8.
+        let (s, d) = (src.as_ptr() as usize, dig.as_ptr() as usize);
+        ((s + 2048).wrapping_sub(d) % 4096) / 8
+    };
+    let dig = &mut dig[shift..shift + ndig * n];
     // ModUp of the multi-prime digits: `offsets[j]` is the first row of digit j's block.
     let mut offsets = Vec::with_capacity(ndig);
     let mut rows = 0;
@@ -179,21 +243,25 @@ fn switch_into(
         // Every digit's limb modulo this prime, in NTT form.
         for j in 0..ndig {
             let (start, end, _) = &tables.modup[j];
-            let dst = match source(i, j) {
+            match source(i, j) {
+                // Canonical residues: transformed straight from the input (out of place).
                 Source::Own => {
-                    let dst = &mut dig[j * n..(j + 1) * n];
-                    dst.copy_from_slice(&src[i * n..(i + 1) * n]);
-                    dst
+                    plan.forward_lazy_from(&src[i * n..(i + 1) * n], &mut dig[j * n..(j + 1) * n])?;
                 }
                 Source::Reduce => {
                     let dst = &mut dig[j * n..(j + 1) * n];
+                    let limb = &src[*start * n..*end * n];
                     let qj = ctx_q.moduli()[*start].value();
-                    extend_limb(dst, &src[*start * n..*end * n], qj, m);
-                    dst
+                    if qj <= 4 * m.value() {
+                        // Values below q_j <= 4p: the lazy transform reduces them itself.
+                        plan.forward_lazy_from(limb, dst)?;
+                    } else {
+                        extend_limb(dst, limb, qj, m);
+                        plan.forward(dst)?;
+                    }
                 }
-                Source::Ext(r) => &mut ext[r * n..(r + 1) * n],
-            };
-            plan.forward(dst)?;
+                Source::Ext(r) => plan.forward(&mut ext[r * n..(r + 1) * n])?,
+            }
         }
         let xs: Vec<&[u64]> = (0..ndig)
             .map(|j| match source(i, j) {
@@ -248,12 +316,103 @@ fn switch_into(
         plan.inverse(o0)?;
         plan.inverse(o1)?;
     }
-    // ModDown: divide by P with rounding on the basis Q_l ∪ P.
-    let moddown = &tables.moddown;
+    Ok(())
+}
+
+/// ModDown of the two results of [`switch_into`] (coefficient form over `Q_l ∪ P` in
+/// `sc.out0`, `sc.out1`): `round(x / P)` over `Q_l`, written into or added to the outputs.
+///
+/// With one special prime below `2^51` and IFMA kernels for every output prime, each output
+/// limb is one `Lanes::rescale` pass straight into the output (the same values as
+/// `ScaleDown::divide_round`, which is the `l = 1` formula written out); otherwise
+/// `divide_round` into scratch, then a copy or an addition.
+fn mod_down_into(
+    params: &Parameters,
+    sc: &mut Scratch,
+    level: usize,
+    out0: (&mut [u64], bool),
+    out1: (&mut [u64], bool),
+) -> Result<()> {
+    let ring = params.ring();
+    let n = params.degree();
+    let ctx_q = ring.ctx_q();
+    let ctx_p = ring.ctx_p();
+    let kp = ctx_p.len();
+    let total = level + kp;
+    let p = ctx_p.moduli()[0].value();
+    let fast =
+        kp == 1 && p < 1 << 51 && ctx_q.plans()[..level].iter().all(|pl| pl.lanes().is_some());
+    if fast {
+        let Scratch {
+            out0: x0,
+            out1: x1,
+            rescale,
+            ..
+        } = sc;
+        for (j, (qm, plan)) in ctx_q.moduli()[..level]
+            .iter()
+            .zip(ctx_q.plans())
+            .enumerate()
+        {
+            let Some(lanes) = plan.lanes() else {
+                return Err(Error::ContextMismatch);
+            };
+            let q = qm.value();
+            let k = match rescale.iter().find(|e| e.0 == q && e.1 == p) {
+                Some(e) => e.2,
+                None => {
+                    // [p^-1]_q, its companion, [floor(p/2)·p^-1 - 1]_q.
+                    let w = qm.inv(qm.reduce(p))?;
+                    let c = qm.sub(qm.mul(qm.reduce(p / 2), w), 1 % q);
+                    let k = [w, lanes.companion(w), c];
+                    rescale.push((q, p, k));
+                    k
+                }
+            };
+            let r = j * n..(j + 1) * n;
+            for (x, (o, add)) in [
+                (&x0[..], (&mut *out0.0, out0.1)),
+                (&x1[..], (&mut *out1.0, out1.1)),
+            ] {
+                lanes.rescale(
+                    &mut o[r.clone()],
+                    &x[r.clone()],
+                    &x[level * n..total * n],
+                    p,
+                    k[0],
+                    k[1],
+                    k[2],
+                    add,
+                );
+            }
+        }
+        return Ok(());
+    }
+    let moddown = &ring.level_tables(level)?.moddown;
+    let Scratch {
+        out0: x0,
+        out1: x1,
+        r0,
+        r1,
+        ..
+    } = sc;
     r0.resize(level * n, 0);
     r1.resize(level * n, 0);
-    moddown.divide_round(&out0[..total * n], &mut r0[..])?;
-    moddown.divide_round(&out1[..total * n], &mut r1[..])?;
+    moddown.divide_round(&x0[..total * n], &mut r0[..])?;
+    moddown.divide_round(&x1[..total * n], &mut r1[..])?;
+    for (r, (o, add)) in [(&r0[..], out0), (&r1[..], out1)] {
+        if add {
+            for ((y, v), qm) in o
+                .chunks_exact_mut(n)
+                .zip(r.chunks_exact(n))
+                .zip(ctx_q.moduli())
+            {
+                crate::math::arith::add_assign(y, v, qm.value());
+            }
+        } else {
+            o.copy_from_slice(r);
+        }
+    }
     Ok(())
 }
 
@@ -330,6 +489,49 @@ mod tests {
                         "{q_primes} primes, dnum {dnum}, level {level}"
                     );
                 }
+                // The automorphism applied while switching, with the results written into or
+                // added to the outputs: the same as rotating first, then switching, then adding.
+                let n = 64;
+                let base = crate::math::sampling::uniform_poly(
+                    &mut rng,
+                    &ring.ctx_q().moduli()[..level],
+                    n,
+                )
+                .unwrap();
+                let base = Poly::<Coeff>::from_residues(ring.ctx_q(), base).unwrap();
+                for g in [3u64, 5, 2 * 64 - 1, 3 + 2 * 64] {
+                    let (w0, w1) = ring
+                        .key_switch(&d.automorphism(g).unwrap(), gk.key())
+                        .unwrap();
+                    let mut want0 = base.clone();
+                    want0.add_assign(&w0).unwrap();
+                    let mut got0 = base.residues().to_vec();
+                    let mut got1 = vec![7u64; level * n];
+                    key_switch_into(
+                        &params,
+                        &d,
+                        Some(g),
+                        gk.key(),
+                        (&mut got0, true),
+                        (&mut got1, false),
+                    )
+                    .unwrap();
+                    assert_eq!(got0, want0.residues(), "g {g}, level {level}");
+                    assert_eq!(got1, w1.residues(), "g {g}, level {level}");
+                    assert_eq!(
+                        automorphism_pooled(&params, &base, g).unwrap(),
+                        base.automorphism(g).unwrap().residues()
+                    );
+                }
+                assert!(key_switch_into(
+                    &params,
+                    &d,
+                    Some(4),
+                    gk.key(),
+                    (&mut vec![0; level * 64], false),
+                    (&mut vec![0; level * 64], false),
+                )
+                .is_err());
             }
         }
     }
