@@ -199,48 +199,60 @@ impl Parameters {
         let rl = self.rlwe();
         let (cq, cp) = (rl.ctx_q(), rl.ctx_p());
         let k_p = cp.len();
-        // Limb `i` of the (permuted) input, NTT form, into `dst`.
-        let read = |i: usize, dst: &mut [u64]| {
-            let limb = &d.residues()[i * n..(i + 1) * n];
-            match perm {
-                Some(p) => permute_slots(dst, limb, p, None),
-                None => dst.copy_from_slice(limb),
-            }
+        let tables = rl.level_tables(level)?;
+        // The digits' Q parts; each one's own limbs are filled while the input is read.
+        let mut qs: Vec<Vec<u64>> = (0..tables.modup.len())
+            .map(|_| take_dirty(level * n))
+            .collect();
+        let owner = |i: usize| {
+            tables
+                .modup
+                .iter()
+                .position(|(s, e, _)| (*s..*e).contains(&i))
         };
         let mut src = take_dirty(level * n);
         for (i, (limb, plan)) in src.chunks_exact_mut(n).zip(cq.plans()).enumerate() {
-            read(i, limb);
+            // Limb `i` of the (permuted) input, NTT form.
+            let x = &d.residues()[i * n..(i + 1) * n];
+            match perm {
+                Some(p) => permute_slots(limb, x, p, None),
+                None => limb.copy_from_slice(x),
+            }
+            if let Some(j) = owner(i) {
+                qs[j][i * n..(i + 1) * n].copy_from_slice(limb);
+            }
             plan.inverse(limb)?;
         }
-        let tables = rl.level_tables(level)?;
         let mut digits = Vec::with_capacity(tables.modup.len());
-        let mut ext = take_dirty((level + k_p) * n);
-        for (start, end, conv) in &tables.modup {
+        // The converted limbs are transformed out of place into the digits (no copy). Their
+        // buffer starts 2 KiB away from the digits' modulo 4 KiB, so that the transforms'
+        // reads and writes at power-of-two strides do not share L1 sets (see `bfv::keyswitch`).
+        let mut ext_all = take_dirty((level + k_p) * n + 512);
+        for ((start, end, conv), mut q) in tables.modup.iter().zip(qs) {
             let (start, end) = (*start, *end);
             let others = level - (end - start);
-            let ext = &mut ext[..(others + k_p) * n];
+            let shift = {
+                // Addresses only, to pick the offset; both are multiples of 8.
+                let (a, b) = (q.as_ptr() as usize, ext_all.as_ptr() as usize);
+                ((a + 2048).wrapping_sub(b) % 4096) / 8
+            };
+            let ext = &mut ext_all[shift..shift + (others + k_p) * n];
             conv.convert_approx(&src[start * n..end * n], ext)?;
-            let mut q = take_dirty(level * n);
-            for i in 0..level {
-                let dst = &mut q[i * n..(i + 1) * n];
-                if (start..end).contains(&i) {
-                    read(i, dst);
-                } else {
-                    let e = if i < start { i } else { i - (end - start) };
-                    dst.copy_from_slice(&ext[e * n..(e + 1) * n]);
-                    cq.plans()[i].forward(dst)?;
-                }
+            for i in (0..level).filter(|i| !(start..end).contains(i)) {
+                let e = if i < start { i } else { i - (end - start) };
+                cq.plans()[i]
+                    .forward_lazy_from(&ext[e * n..(e + 1) * n], &mut q[i * n..(i + 1) * n])?;
             }
             let mut p = take_dirty(k_p * n);
-            p.copy_from_slice(&ext[others * n..]);
-            for (limb, plan) in p.chunks_exact_mut(n).zip(cp.plans()) {
-                plan.forward(limb)?;
+            for (t, (limb, plan)) in p.chunks_exact_mut(n).zip(cp.plans()).enumerate() {
+                plan.forward_lazy_from(&ext[(others + t) * n..(others + t + 1) * n], limb)?;
             }
             digits.push(PolyQP {
                 q: Poly::from_raw(cq, level, q),
                 p: Poly::from_raw(cp, k_p, p),
             });
         }
+        let ext = ext_all;
         give(src);
         give(ext);
         Ok(Digits { digits })
@@ -359,10 +371,36 @@ impl Parameters {
             ),
         ];
         let [(q0, p0), (q1, p1)] = acc;
-        Ok((
-            self.mod_down_ntt(q0, p0, None)?,
-            self.mod_down_ntt(q1, p1, None)?,
-        ))
+        Ok((self.mod_down_switch(q0, p0)?, self.mod_down_switch(q1, p1)?))
+    }
+
+    /// [`mod_down_ntt`](Self::mod_down_ntt) without an error term, for key switching: the same
+    /// values, with the last step (`(x - [x]_P)·P^-1`) on the IFMA kernels where the prime
+    /// allows (`Lanes::sub_mul_const_assign`).
+    fn mod_down_switch(&self, x_q: Poly<Ntt>, x_p: Poly<Ntt>) -> Result<Poly<Ntt>> {
+        let level = x_q.limbs();
+        let n = self.degree();
+        let rl = self.rlwe();
+        let t = self.moddown_table(level)?;
+        let xp = x_p.into_coeff().into_residues();
+        let mut conv = take_dirty(level * n);
+        t.conv.convert_exact(&xp, &mut conv)?;
+        let moduli = self.moduli();
+        let plans = rl.ctx_q().plans();
+        let mut xq = x_q.into_residues();
+        for j in 0..level {
+            let c = &mut conv[j * n..(j + 1) * n];
+            plans[j].forward(c)?;
+            let (w, ws) = t.p_inv[j];
+            let x = &mut xq[j * n..(j + 1) * n];
+            match plans[j].lanes() {
+                Some(l) => l.sub_mul_const_assign(x, c, w, l.companion(w)),
+                None => sub_mul_limb(x, c, &moduli[j], w, ws),
+            }
+        }
+        give(conv);
+        give(xp);
+        Ok(Poly::from_raw(rl.ctx_q(), level, xq))
     }
 
     /// `round((x + e) / P)` over `Q_l` in NTT form, for `x` given by its NTT-form parts over

@@ -363,6 +363,34 @@ impl Lanes {
         }
     }
 
+    /// `x[i] = (x[i] - c[i])·w mod q`, canonical, for canonical `x[i], c[i] < q`, `w < q` and
+    /// `w_shoup = self.companion(w)`: the last step of ModDown in NTT form (`x - [x]_P`, times
+    /// `P^-1`). `x + q - c < 2q < 2^51` is a valid IFMA operand.
+    pub(crate) fn sub_mul_const_assign(&self, x: &mut [u64], c: &[u64], w: u64, w_shoup: u64) {
+        debug_assert!(w < self.q && x.len() <= c.len());
+        // SAFETY: as in `mul_assign`.
+        unsafe { self.sub_mul_const_impl(x, c, w, w_shoup) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sub_mul_const_impl(&self, x: &mut [u64], c: &[u64], w: u64, w_shoup: u64) {
+        let k = Consts::new(self);
+        let (wv, wsv) = (splat(w), splat(w_shoup));
+        let len = x.len().min(c.len());
+        let full = len / 8 * 8;
+        for i in (0..full).step_by(8) {
+            let a = _mm512_sub_epi64(_mm512_add_epi64(load(&x[i..]), k.q), load(&c[i..]));
+            let qe = _mm512_madd52hi_epu64(k.zero, a, wsv);
+            let r = _mm512_madd52lo_epu64(k.zero, a, wv);
+            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, k.neg_q), k.mask);
+            store(&mut x[i..], csub(r, k.q));
+        }
+        for i in full..len {
+            debug_assert!(x[i] < self.q && c[i] < self.q);
+            x[i] = rem(u128::from(x[i] + self.q - c[i]) * u128::from(w), self.q);
+        }
+    }
+
     /// The divide-and-round by one prime `p` of ModDown, for one output limb:
     /// `out[c] = round(x / p) mod q` from `x_q[c] = x mod q` and `x_p[c] = x mod p` (canonical),
     /// exactly as `math::rns::ScaleDown` computes it for one dropped prime: `d = [x_p + h]_p`,
@@ -553,6 +581,13 @@ mod tests {
                     let want = u128::from(big[i]) * u128::from(w) % q128;
                     assert_eq!(u128::from(k[i]), want);
                     assert_eq!(u128::from(k2[i]), want);
+                }
+                let w = q / 3;
+                let mut x = a.clone();
+                l.sub_mul_const_assign(&mut x, &b, w, l.companion(w));
+                for i in 0..len {
+                    let want = (u128::from(a[i]) + q128 - u128::from(b[i])) * u128::from(w) % q128;
+                    assert_eq!(u128::from(x[i]), want);
                 }
                 // ModDown's divide-and-round by p against the exact rounding (p below and
                 // above q, up to 2^51).

@@ -75,6 +75,9 @@ impl Lanes {
     pub(crate) fn mul_const_assign(&self, _: &mut [u64], _: u64, _: u64) {
         match *self {}
     }
+    pub(crate) fn sub_mul_const_assign(&self, _: &mut [u64], _: &[u64], _: u64, _: u64) {
+        match *self {}
+    }
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn rescale(
         &self,
