@@ -39,7 +39,26 @@ const POOL_WORDS: usize = 1 << 23;
 /// A buffer of `len` words with unspecified contents (recycled public data or zeros), for
 /// callers that overwrite every value: no clearing pass.
 pub(crate) fn take_dirty(len: usize) -> Vec<u64> {
-    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    // Best fit: the smallest buffer that holds `len` words (else the largest, grown), so that a
+    // small buffer is not reallocated (copied, cleared) where a large one was free.
+    let mut v = POOL
+        .with(|p| {
+            let mut p = p.borrow_mut();
+            let best = p
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, v)| {
+                    let c = v.capacity();
+                    if c >= len {
+                        (0, c)
+                    } else {
+                        (1, usize::MAX - c)
+                    }
+                })
+                .map(|(i, _)| i);
+            best.map(|i| p.swap_remove(i))
+        })
+        .unwrap_or_default();
     if v.len() >= len {
         v.truncate(len);
     } else {
