@@ -656,10 +656,14 @@ impl Evaluator {
                 reason: "empty ciphertext",
             });
         };
-        super::keyswitch::key_switch_then(&self.params, &c2, None, rlk.key(), |k0, k1| {
-            c0.add_assign_raw(k0)?;
-            c1.add_assign_raw(k1)
-        })?;
+        super::keyswitch::key_switch_into(
+            &self.params,
+            &c2,
+            None,
+            rlk.key(),
+            (c0.residues_mut(), true),
+            (c1.residues_mut(), true),
+        )?;
         c2.recycle();
         a.seed = None;
         a.noise = noise::key_switch(&self.params, a.level(), a.noise);
@@ -679,20 +683,23 @@ impl Evaluator {
             });
         }
         let g = key.element();
-        let mut c0 = a.polys[0].automorphism(g)?;
-        let ctx = self.params.ring().ctx_q();
-        let c1 = super::keyswitch::key_switch_then(
+        // c0(X^g) + k0 and k1, ModDown writing straight into the new ciphertext's buffers.
+        let mut c0 = super::keyswitch::automorphism_pooled(&self.params, &a.polys[0], g)?;
+        let mut c1 = crate::math::pool::take_dirty(c0.len());
+        super::keyswitch::key_switch_into(
             &self.params,
             &a.polys[1],
             Some(g),
             key.key(),
-            |k0, k1| {
-                c0.add_assign_raw(k0)?;
-                let mut v = crate::math::pool::take_dirty(k1.len());
-                v.copy_from_slice(k1);
-                Ok(Poly::from_raw(ctx, c0.limbs(), v))
-            },
+            (&mut c0, true),
+            (&mut c1, false),
         )?;
+        let ctx = self.params.ring().ctx_q();
+        let level = a.polys[0].limbs();
+        let (c0, c1) = (
+            Poly::from_raw(ctx, level, c0),
+            Poly::from_raw(ctx, level, c1),
+        );
         Ok(Ciphertext {
             params: Arc::clone(&self.params),
             polys: vec![c0, c1],

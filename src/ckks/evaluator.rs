@@ -847,12 +847,18 @@ impl Evaluator {
             });
         }
         let g = key.element();
-        let mut c0 = ct.parts[0].automorphism(g)?;
-        let c1 = ct.parts[1].automorphism(g)?;
-        let (k0, k1) = self.key_switch(&c1, key.key())?;
-        c0.add_assign(&k0)?;
-        super::keyswitch::give_poly(k0);
-        super::keyswitch::give_poly(c1);
+        // The automorphism is fused into the key switch's reads of c_1 and into the addition
+        // of c_0 (a slot permutation in NTT form, never a pass of its own).
+        let perm = ct.parts[1].automorphism_permutation(g)?;
+        let dig = self
+            .params
+            .decompose_ntt_permuted(&ct.parts[1], Some(&perm))?;
+        let out = self
+            .params
+            .key_switch_digits(&dig, key.key(), ct.parts[1].limbs());
+        dig.recycle();
+        let (mut c0, k1) = out?;
+        super::keyswitch::add_permuted(&mut c0, &ct.parts[0], &perm)?;
         let v = self
             .params
             .slot_variance(self.params.key_switch_variance(ct.level()), ct.scale);
@@ -957,9 +963,9 @@ impl Evaluator {
                 let (k0, k1) =
                     self.params
                         .key_switch_digits(&dec.automorphism(g)?, key.key(), level)?;
-                let mut c0 = ct.parts[0].automorphism(g)?;
-                c0.add_assign(&k0)?;
-                super::keyswitch::give_poly(k0);
+                let mut c0 = k0;
+                let perm = ct.parts[0].automorphism_permutation(g)?;
+                super::keyswitch::add_permuted(&mut c0, &ct.parts[0], &perm)?;
                 Ok(Ciphertext {
                     parts: vec![c0, k1],
                     scale: ct.scale,

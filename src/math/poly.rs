@@ -387,25 +387,6 @@ impl<R: Representation> Poly<R> {
         Ok(())
     }
 
-    /// `self += other` for `other` given as canonical residues (limb-major, this polynomial's
-    /// limbs and representation).
-    ///
-    /// # Errors
-    /// [`Error::LengthMismatch`] if `other` has another length.
-    pub(crate) fn add_assign_raw(&mut self, other: &[u64]) -> Result<()> {
-        if other.len() != self.data.len() {
-            return Err(Error::LengthMismatch {
-                expected: self.data.len(),
-                found: other.len(),
-            });
-        }
-        let n = self.ctx.n;
-        for ((a, q), b) in self.limbs_mut().zip(other.chunks_exact(n)) {
-            arith::add_assign(a, b, q.value());
-        }
-        Ok(())
-    }
-
     /// `self -= other`.
     ///
     /// # Errors
@@ -777,6 +758,17 @@ impl Poly<Ntt> {
             data,
             _repr: PhantomData,
         })
+    }
+
+    /// The slot permutation of `X -> X^k` (output slot `i` takes input slot `perm[i]`, cached
+    /// per `(N, k)`), for callers that fuse the automorphism into another pass
+    /// (`math::ntt::permute_slots`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOperation`] if `k` is even.
+    pub(crate) fn automorphism_permutation(&self, k: u64) -> Result<Arc<[u32]>> {
+        let k = self.galois_exponent(k)?;
+        Ok(ntt_automorphism_permutation(self.ctx.n, k))
     }
 }
 

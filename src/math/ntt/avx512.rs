@@ -1006,6 +1006,123 @@ fn inverse<const WIDE: bool>(k: &Avx512Tables, t: &Tables, a: &mut [u64]) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Slot permutations of NTT-form automorphisms
+// ---------------------------------------------------------------------------------------------
+
+impl Avx512 {
+    /// `dst[i] = src[perm[i]]` (`add = None`) or `dst[i] = (dst[i] + src[perm[i]]) mod q`
+    /// (`add = Some(q)`, canonical inputs), for a permutation that maps every aligned block of
+    /// eight slots of `dst` into one aligned block of `src` (true of the automorphisms in
+    /// bit-reversed NTT order, see `super::permute_slots`): one load, one `vpermq` and one store
+    /// per eight slots. A tail shorter than eight slots is gathered one by one.
+    pub(crate) fn permute_blocks(
+        self,
+        dst: &mut [u64],
+        src: &[u64],
+        perm: &[u32],
+        add: Option<u64>,
+    ) {
+        // SAFETY: the token proves AVX-512F (`detect`); every memory access in the kernel goes
+        // through a bounds-checked slice.
+        unsafe { permute_blocks_impl(dst, src, perm, add) }
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+fn permute_blocks_impl(dst: &mut [u64], src: &[u64], perm: &[u32], add: Option<u64>) {
+    let len = dst.len().min(perm.len());
+    let full = len / 8 * 8;
+    let q = _mm512_set1_epi64(add.unwrap_or(0).cast_signed());
+    for (d, p) in dst[..full]
+        .chunks_exact_mut(8)
+        .zip(perm[..full].chunks_exact(8))
+    {
+        let base = (p[0] as usize) & !7;
+        let s = &src[base..base + 8];
+        // SAFETY: `p` holds exactly 8 readable `u32` (32 bytes), `s` 8 readable words; `loadu`
+        // has no alignment requirement.
+        let (idx, v) = unsafe {
+            (
+                _mm512_cvtepu32_epi64(_mm256_loadu_si256(p.as_ptr().cast())),
+                _mm512_loadu_si512(s.as_ptr().cast()),
+            )
+        };
+        // `vpermq` reads the low three bits of each index: the lane within the block.
+        let mut v = _mm512_permutexvar_epi64(idx, v);
+        if add.is_some() {
+            // SAFETY: `d` holds exactly 8 readable words.
+            let x = unsafe { _mm512_loadu_si512(d.as_ptr().cast()) };
+            let s = _mm512_add_epi64(x, v);
+            v = _mm512_min_epu64(s, _mm512_sub_epi64(s, q));
+        }
+        // SAFETY: `d` holds exactly 8 writable words, exclusively borrowed.
+        unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), v) }
+    }
+    for i in full..len {
+        let v = src[perm[i] as usize];
+        dst[i] = match add {
+            Some(q) => {
+                let s = dst[i] + v;
+                s.min(s.wrapping_sub(q))
+            }
+            None => v,
+        };
+    }
+}
+
+impl Avx512 {
+    /// The automorphism `X -> X^k` of one limb in coefficient form, as a gather with sequential
+    /// stores: `dst[j] = ±src[e mod n]` for `e = j·k_inv mod 2n` (minus, i.e. `q - x` for
+    /// `x != 0`, when `e >= n`), or `dst[j] = [dst[j] ± src[e mod n]]_q` with `add`. `src`
+    /// and `dst` have the same power-of-two length `n >= 8`, `k_inv` is odd, values canonical.
+    pub(crate) fn automorphism_coeff(
+        self,
+        dst: &mut [u64],
+        src: &[u64],
+        k_inv: usize,
+        q: u64,
+        add: bool,
+    ) {
+        assert!(src.len() == dst.len() && src.len().is_power_of_two() && src.len() >= 8);
+        // SAFETY: the token proves AVX-512F (`detect`); the gather indices are masked below
+        // `src.len()` (asserted a power of two), other accesses go through checked slices.
+        unsafe { automorphism_coeff_impl(dst, src, k_inv, q, add) }
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+fn automorphism_coeff_impl(dst: &mut [u64], src: &[u64], k_inv: usize, q: u64, add: bool) {
+    let n = src.len();
+    let mask2n = _mm512_set1_epi64(((2 * n - 1) as u64).cast_signed());
+    let mask_n = _mm512_set1_epi64(((n - 1) as u64).cast_signed());
+    let nv = _mm512_set1_epi64((n as u64).cast_signed());
+    let qv = _mm512_set1_epi64(q.cast_signed());
+    let zero = _mm512_setzero_si512();
+    let k = k_inv & (2 * n - 1);
+    let first: [u64; 8] = core::array::from_fn(|i| ((i * k) & (2 * n - 1)) as u64);
+    // SAFETY: `first` is 8 readable words.
+    let mut e = unsafe { _mm512_loadu_si512(first.as_ptr().cast()) };
+    let step = _mm512_set1_epi64((((8 * k) & (2 * n - 1)) as u64).cast_signed());
+    for d in dst.chunks_exact_mut(8) {
+        let idx = _mm512_and_si512(e, mask_n);
+        // SAFETY: every lane of `idx` is below `n = src.len()` (masked with `n - 1`, `n` a
+        // power of two), so the gather reads only `src`.
+        let x = unsafe { _mm512_i64gather_epi64::<8>(idx, src.as_ptr().cast()) };
+        let neg = _mm512_cmpge_epu64_mask(e, nv) & _mm512_cmpneq_epu64_mask(x, zero);
+        let mut v = _mm512_mask_sub_epi64(x, neg, qv, x);
+        if add {
+            // SAFETY: `d` holds exactly 8 readable words.
+            let y = unsafe { _mm512_loadu_si512(d.as_ptr().cast()) };
+            let s = _mm512_add_epi64(y, v);
+            v = _mm512_min_epu64(s, _mm512_sub_epi64(s, qv));
+        }
+        // SAFETY: `d` holds exactly 8 writable words, exclusively borrowed.
+        unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), v) }
+        e = _mm512_and_si512(_mm512_add_epi64(e, step), mask2n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::random_vec;

@@ -177,6 +177,54 @@ impl IfmaTables {
         unsafe { self.forward_impl(t, a) }
     }
 
+    /// Forward transform of `src` into `dst` for inputs in `[0, 4q)`, not necessarily reduced
+    /// (contract of [`super::NttPlan::forward_lazy_from`]): the first pass reads `src` and
+    /// writes `dst`, with the lazy first stage (no csub skipped), so neither a copy nor a
+    /// reduction pass comes first. Returns `false` (nothing done) for lengths without a
+    /// whole-vector pass (`n < 32`), which the caller handles.
+    pub(crate) fn forward_lazy_from(&self, t: &Tables, src: &[u64], dst: &mut [u64]) -> bool {
+        if t.n < 32 || self.plan.is_empty() || src.len() != t.n || dst.len() != t.n {
+            return false;
+        }
+        // SAFETY: as in `forward`.
+        unsafe { self.forward_from_impl(t, src, dst) }
+        true
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
+    fn forward_from_impl(&self, t: &Tables, src: &[u64], dst: &mut [u64]) {
+        let c = Consts::new(t.q.value());
+        let (v, _) = dst.as_chunks_mut::<8>();
+        let (s, _) = src.as_chunks::<8>();
+        debug_assert!(v.len() * 8 == t.n && s.len() == v.len());
+        let (w, ws) = (self.fwd.as_slice(), self.fwd52.as_slice());
+        let mut m = 1;
+        for (p, &k) in self.plan.iter().enumerate() {
+            if p == 0 {
+                match k {
+                    1 => fwd_pass_from::<2>(&c, v, s, w, ws),
+                    2 => fwd_pass_from::<4>(&c, v, s, w, ws),
+                    3 => fwd_pass_from::<8>(&c, v, s, w, ws),
+                    _ => fwd_pass_from::<16>(&c, v, s, w, ws),
+                }
+            } else {
+                match k {
+                    1 => fwd_pass::<2, false>(&c, v, m, w, ws),
+                    2 => fwd_pass::<4, false>(&c, v, m, w, ws),
+                    3 => fwd_pass::<8, false>(&c, v, m, w, ws),
+                    _ => fwd_pass::<16, false>(&c, v, m, w, ws),
+                }
+            }
+            m <<= k;
+        }
+        debug_assert_eq!(m, t.n / 16);
+        match v.len() {
+            4 => fwd_tail::<4, false>(&c, v, w, ws),
+            8 => fwd_tail::<8, false>(&c, v, w, ws),
+            _ => fwd_tail::<16, false>(&c, v, w, ws),
+        }
+    }
+
     /// Inverse transform (contract of [`super::NttPlan::inverse`]).
     pub(crate) fn inverse(&self, t: &Tables, a: &mut [u64]) {
         if t.n < 16 {
@@ -705,6 +753,36 @@ fn gather<const R: usize>(
         }
     }
     tw
+}
+
+/// The first pass of [`IfmaTables::forward_lazy_from`]: `log2 R` forward stages from level 1,
+/// reading `src` (values in `[0, 4q)`, the lazy first stage) and writing `dst`.
+#[inline(never)]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn fwd_pass_from<const R: usize>(
+    c: &Consts,
+    dst: &mut [[u64; 8]],
+    src: &[[u64; 8]],
+    w: &[u64],
+    ws: &[u64],
+) {
+    let stride = dst.len() / R;
+    debug_assert!(stride >= 1 && stride * R == dst.len() && src.len() == dst.len());
+    let tw = gather::<R>(w, ws, 0, 1, false);
+    for j in 0..stride {
+        let mut v = [c.zero; R];
+        for (r, x) in v.iter_mut().enumerate() {
+            *x = load(&src[j + r * stride]);
+        }
+        if j & (stride / 2) != 0 {
+            fwd_vertical::<R, false, true>(c, &mut v, &tw);
+        } else {
+            fwd_vertical::<R, false, false>(c, &mut v, &tw);
+        }
+        for (r, x) in v.iter().enumerate() {
+            store(&mut dst[j + r * stride], *x);
+        }
+    }
 }
 
 /// One pass of `log2 R` forward stages over the whole array, starting at level `m` (`m`

@@ -363,6 +363,94 @@ impl Lanes {
         }
     }
 
+    /// `x[i] = (x[i] - c[i])·w mod q`, canonical, for canonical `x[i], c[i] < q`, `w < q` and
+    /// `w_shoup = self.companion(w)`: the last step of ModDown in NTT form (`x - [x]_P`, times
+    /// `P^-1`). `x + q - c < 2q < 2^51` is a valid IFMA operand.
+    pub(crate) fn sub_mul_const_assign(&self, x: &mut [u64], c: &[u64], w: u64, w_shoup: u64) {
+        debug_assert!(w < self.q && x.len() <= c.len());
+        // SAFETY: as in `mul_assign`.
+        unsafe { self.sub_mul_const_impl(x, c, w, w_shoup) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn sub_mul_const_impl(&self, x: &mut [u64], c: &[u64], w: u64, w_shoup: u64) {
+        let k = Consts::new(self);
+        let (wv, wsv) = (splat(w), splat(w_shoup));
+        let len = x.len().min(c.len());
+        let full = len / 8 * 8;
+        for i in (0..full).step_by(8) {
+            let a = _mm512_sub_epi64(_mm512_add_epi64(load(&x[i..]), k.q), load(&c[i..]));
+            let qe = _mm512_madd52hi_epu64(k.zero, a, wsv);
+            let r = _mm512_madd52lo_epu64(k.zero, a, wv);
+            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, k.neg_q), k.mask);
+            store(&mut x[i..], csub(r, k.q));
+        }
+        for i in full..len {
+            debug_assert!(x[i] < self.q && c[i] < self.q);
+            x[i] = rem(u128::from(x[i] + self.q - c[i]) * u128::from(w), self.q);
+        }
+    }
+
+    /// The divide-and-round by one prime `p` of ModDown, for one output limb:
+    /// `out[c] = round(x / p) mod q` from `x_q[c] = x mod q` and `x_p[c] = x mod p` (canonical),
+    /// exactly as `math::rns::ScaleDown` computes it for one dropped prime: `d = [x_p + h]_p`,
+    /// `a = x_q + p - d`, `out = [[a·w]_q + c]_q` with `h = floor(p/2)`, `w = [p^-1]_q`,
+    /// `w_shoup = self.companion(w)` and `c = [h·p^-1 - 1]_q`. Needs `p < 2^51` (so that
+    /// `a < q + p < 2^52`, an IFMA operand). With `add`, `out[c] = [out[c] + that]_q` instead
+    /// (`out` canonical).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn rescale(
+        &self,
+        out: &mut [u64],
+        x_q: &[u64],
+        x_p: &[u64],
+        p: u64,
+        w: u64,
+        w_shoup: u64,
+        c: u64,
+        add: bool,
+    ) {
+        debug_assert!(p < 1 << 51 && w < self.q && c < self.q);
+        debug_assert!(out.len() <= x_q.len() && out.len() <= x_p.len());
+        // SAFETY: as in `mul_assign`.
+        unsafe { self.rescale_impl(out, x_q, x_p, [p, w, w_shoup, c], add) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn rescale_impl(&self, out: &mut [u64], x_q: &[u64], x_p: &[u64], k: [u64; 4], add: bool) {
+        let [p, w, w_shoup, cst] = k;
+        let h = p / 2;
+        let c = Consts::new(self);
+        let (pv, hv, wv, wsv, cv) = (splat(p), splat(h), splat(w), splat(w_shoup), splat(cst));
+        let len = out.len().min(x_q.len()).min(x_p.len());
+        let full = len / 8 * 8;
+        for i in (0..full).step_by(8) {
+            let d = csub(_mm512_add_epi64(load(&x_p[i..]), hv), pv);
+            let a = _mm512_sub_epi64(_mm512_add_epi64(load(&x_q[i..]), pv), d);
+            // a·w mod q in [0, 2q) (52-bit Shoup product, `ifma.rs`), then canonical.
+            let qe = _mm512_madd52hi_epu64(c.zero, a, wsv);
+            let r = _mm512_madd52lo_epu64(c.zero, a, wv);
+            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, c.neg_q), c.mask);
+            let mut r = csub(_mm512_add_epi64(csub(r, c.q), cv), c.q);
+            if add {
+                r = csub(_mm512_add_epi64(r, load(&out[i..])), c.q);
+            }
+            store(&mut out[i..], r);
+        }
+        for i in full..len {
+            let s = x_p[i] + h;
+            let d = s.min(s.wrapping_sub(p));
+            let a = x_q[i] + (p - d);
+            let r = rem(u128::from(a) * u128::from(w), self.q) + cst;
+            let mut r = r.min(r.wrapping_sub(self.q));
+            if add {
+                let s = r + out[i];
+                r = s.min(s.wrapping_sub(self.q));
+            }
+            out[i] = r;
+        }
+    }
+
     /// Two dot products over the same terms: `out0[c] = [Σ_t x_t[c]·b_t[c]]_q` and
     /// `out1[c] = [Σ_t x_t[c]·a_t[c]]_q` (the inner product of key switching: digits `x_t`,
     /// key parts `b_t`, `a_t`), every input canonical. `xs`, `bs` and `as_` have one slice
@@ -493,6 +581,50 @@ mod tests {
                     let want = u128::from(big[i]) * u128::from(w) % q128;
                     assert_eq!(u128::from(k[i]), want);
                     assert_eq!(u128::from(k2[i]), want);
+                }
+                let w = q / 3;
+                let mut x = a.clone();
+                l.sub_mul_const_assign(&mut x, &b, w, l.companion(w));
+                for i in 0..len {
+                    let want = (u128::from(a[i]) + q128 - u128::from(b[i])) * u128::from(w) % q128;
+                    assert_eq!(u128::from(x[i]), want);
+                }
+                // ModDown's divide-and-round by p against the exact rounding (p below and
+                // above q, up to 2^51).
+                for p in [
+                    largest_ntt_prime(48, 1 << 10).unwrap(),
+                    largest_ntt_prime(51, 1 << 10).unwrap(),
+                    97,
+                ] {
+                    let pm = crate::math::modulus::Modulus::new(p).unwrap();
+                    if p == q || pm.bits() > 51 {
+                        continue;
+                    }
+                    let qm = crate::math::modulus::Modulus::new(q).unwrap();
+                    let w = qm.inv(qm.reduce(p)).unwrap();
+                    let h = p / 2;
+                    let cst = qm.sub(qm.mul(qm.reduce(h), w), 1);
+                    let xp: Vec<u64> = vecs(p, len, 21);
+                    let xq = vecs(q, len, 22);
+                    let base = vecs(q, len, 23);
+                    for add in [false, true] {
+                        let mut out = base.clone();
+                        l.rescale(&mut out, &xq, &xp, p, w, l.companion(w), cst, add);
+                        for i in 0..len {
+                            // x = the CRT lift of (xq, xp) mod qp, round(x / p) mod q.
+                            let (qb, pb) = (u128::from(q), u128::from(p));
+                            let pinv = u128::from(qm.inv(qm.reduce(p)).unwrap());
+                            let diff = (u128::from(xq[i]) + qb - u128::from(xp[i]) % qb) % qb;
+                            let x = u128::from(xp[i]) + pb * (diff * pinv % qb);
+                            let r = ((x + u128::from(h)) / pb) % qb;
+                            let want = if add {
+                                (r + u128::from(base[i])) % qb
+                            } else {
+                                r
+                            };
+                            assert_eq!(u128::from(out[i]), want, "q={q} p={p} i={i}");
+                        }
+                    }
                 }
                 let (mut t0, mut t1, mut u0) = (a.clone(), z.clone(), b.clone());
                 let u1 = vecs(q, len, 11);

@@ -75,6 +75,23 @@ impl Lanes {
     pub(crate) fn mul_const_assign(&self, _: &mut [u64], _: u64, _: u64) {
         match *self {}
     }
+    pub(crate) fn sub_mul_const_assign(&self, _: &mut [u64], _: &[u64], _: u64, _: u64) {
+        match *self {}
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn rescale(
+        &self,
+        _: &mut [u64],
+        _: &[u64],
+        _: &[u64],
+        _: u64,
+        _: u64,
+        _: u64,
+        _: u64,
+        _: bool,
+    ) {
+        match *self {}
+    }
     pub(crate) fn dot2(
         &self,
         _: &mut [u64],
@@ -101,6 +118,99 @@ pub(crate) fn lanes_for(q: &Modulus) -> Option<Lanes> {
     #[cfg(not(target_arch = "x86_64"))]
     {
         None
+    }
+}
+
+/// `dst[i] = src[perm[i]]` (`add = None`), or `dst[i] = (dst[i] + src[perm[i]]) mod q`
+/// (`add = Some(q)`, canonical inputs below `q < 2^62`): the slot permutation of an automorphism
+/// in NTT form, optionally fused with an addition. `perm` must map every aligned block of eight
+/// slots into one aligned block of `src`, lane `i mod 8` from lane `perm[i] mod 8` (the case of
+/// `X -> X^k` in bit-reversed order: the top three bits of a slot index are the low three of
+/// its evaluation exponent's index, on which multiplication by an odd `k` acts within blocks);
+/// lengths below eight slots have no such blocks and any permutation works. With AVX-512F the
+/// kernel moves whole blocks (`avx512.rs`); otherwise a scalar gather, the same values.
+pub(crate) fn permute_slots(dst: &mut [u64], src: &[u64], perm: &[u32], add: Option<u64>) {
+    debug_assert!(dst.len() == perm.len() && src.len() == perm.len());
+    debug_assert!(
+        perm.len() < 8
+            || perm
+                .chunks_exact(8)
+                .all(|b| b.iter().all(|&p| p >> 3 == b[0] >> 3)),
+        "permutation does not move whole blocks of eight"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if perm.len() >= 8 && !force_scalar_permute() {
+        if let Some(t) = avx512::Avx512::detect() {
+            return t.permute_blocks(dst, src, perm, add);
+        }
+    }
+    permute_slots_scalar(dst, src, perm, add);
+}
+
+/// Whether `MIGRATIONFHE_BACKEND=scalar` asks for the portable loops (read once).
+#[cfg(target_arch = "x86_64")]
+fn force_scalar_permute() -> bool {
+    static SCALAR: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SCALAR.get_or_init(|| {
+        std::env::var(BACKEND_ENV).is_ok_and(|b| b.trim().eq_ignore_ascii_case("scalar"))
+    })
+}
+
+/// The portable [`permute_slots`].
+fn permute_slots_scalar(dst: &mut [u64], src: &[u64], perm: &[u32], add: Option<u64>) {
+    for (d, &p) in dst.iter_mut().zip(perm) {
+        let v = src[p as usize];
+        *d = match add {
+            Some(q) => {
+                let s = *d + v;
+                s.min(s.wrapping_sub(q))
+            }
+            None => v,
+        };
+    }
+}
+
+/// The automorphism `X -> X^k` (`k` odd) of one limb in coefficient form modulo `q < 2^63`:
+/// `dst = src(X^k)` or, with `add`, `dst += src(X^k)` (canonical values; `src` and `dst` of the
+/// same power-of-two length `n`). Written as a gather with sequential stores: `dst[j]` takes
+/// `src[i]` for `i·k ≡ j` or `j + n (mod 2n)`, negated in the second case (`X^n = -1`), i.e.
+/// `i = j·k^-1 mod 2n` reduced below `n`. With AVX-512F eight at a time (`avx512.rs`, one
+/// `vpgatherqq`), otherwise one by one; the same values either way.
+pub(crate) fn automorphism_coeff(dst: &mut [u64], src: &[u64], k: u64, q: u64, add: bool) {
+    let n = src.len();
+    debug_assert!(n == dst.len() && n.is_power_of_two() && k % 2 == 1);
+    // The inverse of an odd k modulo 2^64 (Newton: each step doubles the correct low bits).
+    let mut inv = k;
+    for _ in 0..6 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(k.wrapping_mul(inv)));
+    }
+    // Only the low bits matter (2n <= 2^18).
+    #[allow(clippy::cast_possible_truncation)]
+    let k_inv = (inv & (2 * n as u64 - 1)) as usize;
+    #[cfg(target_arch = "x86_64")]
+    if n >= 8 && !force_scalar_permute() {
+        if let Some(t) = avx512::Avx512::detect() {
+            return t.automorphism_coeff(dst, src, k_inv, q, add);
+        }
+    }
+    automorphism_coeff_scalar(dst, src, k_inv, q, add);
+}
+
+/// The portable [`automorphism_coeff`] (`k_inv` the inverse of `k` modulo `2n`).
+fn automorphism_coeff_scalar(dst: &mut [u64], src: &[u64], k_inv: usize, q: u64, add: bool) {
+    let n = src.len();
+    let mask = 2 * n - 1;
+    let mut e = 0usize;
+    for d in dst.iter_mut() {
+        let x = src[e & (n - 1)];
+        let v = if e >= n && x != 0 { q - x } else { x };
+        *d = if add {
+            let s = *d + v;
+            s.min(s.wrapping_sub(q))
+        } else {
+            v
+        };
+        e = (e + k_inv) & mask;
     }
 }
 
@@ -441,6 +551,31 @@ impl NttPlan {
         Ok(())
     }
 
+    /// The forward transform of `src` written into `dst`, for inputs in `[0, 4q)` that need not
+    /// be reduced (a residue modulo a nearby prime, say): the same canonical output as reducing
+    /// `src` into `dst` and calling [`forward`](Self::forward). The IFMA kernels read `src` in
+    /// their first pass (no copy, no reduction pass); the other backends reduce, then transform.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if either slice has another length than the plan.
+    pub(crate) fn forward_lazy_from(&self, src: &[u64], dst: &mut [u64]) -> Result<()> {
+        self.check_len(src)?;
+        self.check_len(dst)?;
+        let q = self.tables.q.value();
+        debug_assert!(src.iter().all(|&x| x < 4 * q));
+        #[cfg(target_arch = "x86_64")]
+        if let Kernel::Ifma(k) = &self.kernel {
+            if k.forward_lazy_from(&self.tables, src, dst) {
+                return Ok(());
+            }
+        }
+        for (d, &x) in dst.iter_mut().zip(src) {
+            let x = x.min(x.wrapping_sub(2 * q));
+            *d = x.min(x.wrapping_sub(q));
+        }
+        self.forward(dst)
+    }
+
     /// Inverse transform in place, the factor `1/n` included: evaluations in `[0, q)`,
     /// bit-reversed order, in; coefficients in `[0, q)`, natural order, out.
     ///
@@ -499,6 +634,101 @@ mod tests {
             }
         }
         c.into_iter().map(|x| x as u64).collect()
+    }
+
+    #[test]
+    fn coefficient_automorphism_kernel_matches_the_scatter() {
+        for log_n in [1u32, 3, 4, 6, 10, 13] {
+            let n = 1usize << log_n;
+            let q = largest_ntt_prime(50, n).unwrap();
+            let mut src = random_vec(5, n, q);
+            src[n / 2] = 0;
+            for k in [
+                1u64,
+                3,
+                5,
+                25,
+                2 * n as u64 - 1,
+                (5u64.pow(7) % (2 * n as u64)) | 1,
+            ] {
+                // Reference: X^i -> X^(ik), X^n = -1 (the scatter of `Poly::automorphism`).
+                let mut want = vec![0u64; n];
+                for (i, &c) in src.iter().enumerate() {
+                    let j = (i as u64 * k) as usize % (2 * n);
+                    want[j % n] = if j >= n && c != 0 { q - c } else { c };
+                }
+                let base = random_vec(6, n, q);
+                for add in [false, true] {
+                    let mut got = base.clone();
+                    automorphism_coeff(&mut got, &src, k, q, add);
+                    let expect: Vec<u64> = if add {
+                        base.iter().zip(&want).map(|(&a, &b)| (a + b) % q).collect()
+                    } else {
+                        want.clone()
+                    };
+                    assert_eq!(got, expect, "n={n} k={k} add={add}");
+                    let k_inv = (1..2 * n)
+                        .find(|&x| (x as u64 * k) % (2 * n as u64) == 1)
+                        .unwrap();
+                    let mut scalar = base.clone();
+                    automorphism_coeff_scalar(&mut scalar, &src, k_inv, q, add);
+                    assert_eq!(scalar, expect, "scalar n={n} k={k} add={add}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_out_of_place_forward_matches_reduce_then_forward() {
+        for bits in [30u32, 44, 50, 60] {
+            for log_n in 1..=14u32 {
+                let n = 1usize << log_n;
+                let q = largest_ntt_prime(bits, 1 << 14).unwrap();
+                let m = Modulus::new(q).unwrap();
+                // Values across [0, 4q), both ends included.
+                let mut src: Vec<u64> = random_vec(9 + u64::from(log_n), n, 4 * q);
+                src[0] = 4 * q - 1;
+                src[n - 1] = q;
+                let reduced: Vec<u64> = src.iter().map(|&x| x % q).collect();
+                for b in Backend::available(&m) {
+                    let plan = NttPlan::with_backend(n, q, b).unwrap();
+                    let mut want = reduced.clone();
+                    plan.forward(&mut want).unwrap();
+                    let mut got = vec![0u64; n];
+                    plan.forward_lazy_from(&src, &mut got).unwrap();
+                    assert_eq!(got, want, "backend {b} bits {bits} n {n}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn slot_permutation_kernel_matches_the_scalar_gather() {
+        for log_n in [1u32, 3, 4, 6, 10, 13] {
+            let n = 1usize << log_n;
+            let q = largest_ntt_prime(50, n).unwrap();
+            let src = random_vec(3, n, q);
+            for k in [3usize, 5, 25, 2 * n - 1, (5usize.pow(7) % (2 * n)) | 1] {
+                // The NTT-form automorphism X -> X^k (as `math::poly` builds it).
+                let perm: Vec<u32> = (0..n)
+                    .map(|i| {
+                        let e = 2 * bit_reverse(i, log_n) + 1;
+                        bit_reverse(((e * k) & (2 * n - 1)) >> 1, log_n) as u32
+                    })
+                    .collect();
+                for add in [None, Some(q)] {
+                    let base = random_vec(4, n, q);
+                    let (mut got, mut want) = (base.clone(), base);
+                    permute_slots(&mut got, &src, &perm, add);
+                    permute_slots_scalar(&mut want, &src, &perm, add);
+                    assert_eq!(got, want, "n={n} k={k} add={add:?}");
+                    if add.is_none() {
+                        let direct: Vec<u64> = perm.iter().map(|&p| src[p as usize]).collect();
+                        assert_eq!(got, direct);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
