@@ -284,21 +284,45 @@ fn dot_block(
 /// assumes.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+bmi2", "x86_64+avx2+bmi2"))]
 fn hps_correction(v: &mut [u64], rows: &[u64], stride: usize, inv_q: &[f64]) {
+    /// Coefficients summed together, in registers (one AVX-512 vector).
+    const LANES: usize = 8;
     let len = v.len();
-    let mut sum = [0.0f64; BLOCK];
-    let sum = &mut sum[..len];
-    for (i, &inv) in inv_q.iter().enumerate() {
-        for (acc, &y) in sum.iter_mut().zip(&rows[i * stride..i * stride + len]) {
-            *acc += y as f64 * inv;
-        }
-    }
     let k = inv_q.len() as u64;
-    for (o, &acc) in v.iter_mut().zip(sum.iter()) {
-        // 0 <= acc < k + δ, so acc + 1/2 truncates to round(acc) (saturating cast).
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let r = (acc + 0.5) as u64;
-        *o = r.min(k);
+    // Eight coefficients at a time, every term added in the order of `i` (the same sums,
+    // rounding for rounding, as a row-by-row pass; Rust never fuses the multiply and add).
+    let full = len / LANES * LANES;
+    let mut c = 0;
+    while c < full {
+        let mut acc = [0.0f64; LANES];
+        for (i, &inv) in inv_q.iter().enumerate() {
+            let row = &rows[i * stride + c..i * stride + c + LANES];
+            for (a, &y) in acc.iter_mut().zip(row) {
+                *a += y as f64 * inv;
+            }
+        }
+        for (o, &a) in v[c..c + LANES].iter_mut().zip(&acc) {
+            *o = round_correction(a, k);
+        }
+        c += LANES;
     }
+    for (j, o) in v.iter_mut().enumerate().skip(full) {
+        let mut a = 0.0f64;
+        for (i, &inv) in inv_q.iter().enumerate() {
+            a += rows[i * stride + j] as f64 * inv;
+        }
+        *o = round_correction(a, k);
+    }
+}
+
+/// `min(round(acc), k)` for `0 <= acc < k + δ` (`k <= MAX_BASIS_LEN`): `floor(acc + 1/2)`,
+/// an integer below `2^52`, read from the mantissa of `floor(acc + 1/2) + 2^52` (exact), which
+/// vectorises where the saturating `f64 -> u64` cast does not. The same value as
+/// `(acc + 0.5) as u64` for every such `acc`.
+#[inline(always)]
+fn round_correction(acc: f64, k: u64) -> u64 {
+    const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+    let r = ((acc + 0.5).floor() + TWO_POW_52).to_bits() - TWO_POW_52.to_bits();
+    r.min(k)
 }
 
 /// Constants of the `l = 1` divide-and-round for one output prime `q` (see [`ScaleDown`]).
@@ -1886,6 +1910,28 @@ mod tests {
                     assert_eq!(out[j * n + c], big_mod(&want, qj));
                 }
             }
+        }
+    }
+
+    /// The vectorised rounding of the HPS correction is the saturating cast it replaces, on
+    /// integers, exact halves and their neighbours, and random sums up to `k`.
+    #[test]
+    fn correction_rounding_matches_the_cast() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let k = MAX_BASIS_LEN as u64;
+        let check = |a: f64| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let want = ((a + 0.5) as u64).min(k);
+            assert_eq!(round_correction(a, k), want, "{a:e}");
+        };
+        for i in 0..=(2 * k + 2) {
+            let h = i as f64 / 2.0;
+            for a in [h, h.next_up(), h.next_down().max(0.0)] {
+                check(a);
+            }
+        }
+        for _ in 0..100_000 {
+            check((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * (k + 1) as f64);
         }
     }
 }
