@@ -7,6 +7,7 @@ use crate::math::poly::{Coeff, Ntt, Poly};
 use crate::math::rns::{BaseConverter, RnsBasis};
 use crate::math::sampling::{expand_seed, gaussian, ternary, Domain};
 use crate::rlwe::{PublicKey, SecretKey, DOMAIN_CIPHERTEXT};
+use multiversion::multiversion;
 use rand_core::{CryptoRng, RngCore};
 use std::sync::Arc;
 
@@ -586,8 +587,22 @@ fn mul_by_prefix(a: &mut Poly<Ntt>, s: &Poly<Ntt>) -> Result<()> {
 fn scale_to_t(params: &Parameters, ph: &Poly<Coeff>) -> Result<Vec<u64>> {
     let level = ph.limbs();
     let n = params.degree();
-    let lt = params.level(level)?;
     let ctx = params.ring().ctx_q();
+    let t = params.t();
+    if level == 1 && t.bits() <= ROUND_T_MAX_BITS {
+        // One prime: the quotient directly, the same value as the mixed-radix path below.
+        let q = ctx.moduli()[0].value();
+        let mut out = vec![0u64; n];
+        round_t_over_q(
+            &mut out,
+            ph.residues(),
+            t.value(),
+            q,
+            t.value() as f64 / q as f64,
+        );
+        return Ok(out);
+    }
+    let lt = params.level(level)?;
     // Limb 0 (the residues mod t) must be zero; the others are overwritten.
     let mut buf = crate::math::pool::take((level + 1) * n);
     for (i, (dst, src)) in buf[n..]
@@ -608,6 +623,39 @@ fn scale_to_t(params: &Parameters, ph: &Poly<Coeff>) -> Result<Vec<u64>> {
     lt.decrypt.divide_round(&buf, &mut out)?;
     // `buf` holds `t·φ` (secret-dependent): dropped, never returned to the pool.
     Ok(out)
+}
+
+/// Largest plaintext modulus (in bits) of [`round_t_over_q`].
+const ROUND_T_MAX_BITS: u32 = 40;
+
+/// `out[j] = round(t·x_j/q) mod t` for canonical `x_j < q`, an odd `q < 2^62` and
+/// `t < 2^40` (`ratio = t/q` in `f64`): decryption's scaling at level 1, exactly
+/// `floor((t x + floor(q/2))/q) mod t` (no ties: `q` is odd).
+///
+/// The `f64` estimate `e = floor(x·ratio + 1/2)` is off from the quotient by at most one
+/// (the product's relative error is below `2^-51`, so its absolute error is below
+/// `t 2^-51 < 2^-11`); the remainder `t x + floor(q/2) - e q` is then in `[-q, 2q)`,
+/// computed exactly in wrapping `u64` arithmetic (it is below `2^63` in magnitude), and
+/// its sign and size correct `e`. Branch-free; the quotient is in `[0, t]`, and `t` maps to
+/// 0. `floor(·)` is read from the mantissa of `floor(·) + 2^52` (exact below `2^52`), which
+/// vectorises where a saturating cast does not.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq", "x86_64+avx2"))]
+fn round_t_over_q(out: &mut [u64], x: &[u64], t: u64, q: u64, ratio: f64) {
+    const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+    let h = q / 2;
+    for (o, &xj) in out.iter_mut().zip(x) {
+        let e = ((xj as f64 * ratio + 0.5).floor() + TWO_POW_52).to_bits() - TWO_POW_52.to_bits();
+        let r = t
+            .wrapping_mul(xj)
+            .wrapping_add(h)
+            .wrapping_sub(e.wrapping_mul(q))
+            .cast_signed();
+        // r < 0: e was one too large; r >= q: one too small.
+        let e = e
+            .wrapping_sub(u64::from(r < 0))
+            .wrapping_add(u64::from(r >= q.cast_signed()));
+        *o = e.min(e.wrapping_sub(t));
+    }
 }
 
 /// Tables of decryption through a lower level: the switch of a ciphertext polynomial from
@@ -837,6 +885,59 @@ mod tests {
             let level = params.max_level();
             for est in [noise::fresh_pk(&params), noise::fresh_sk(&params)] {
                 assert_eq!(noise::decrypt_level(&params, level, 1, est), 1);
+            }
+        }
+    }
+
+    /// The one-prime scaling is `floor((t x + floor(q/2)) / q) mod t` (a `u128` reference)
+    /// for random `x` and for `x` on both sides of every rounding boundary tried, with the
+    /// presets' primes and plaintext moduli and the largest accepted sizes.
+    #[test]
+    fn one_prime_scaling_matches_the_exact_quotient() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let big_q = crate::math::primes::ntt_primes(61, 1 << 12, 1).unwrap()[0];
+        let cases = [
+            (
+                786_433u64,
+                Parameters::n16384_logq438_t20bit()
+                    .unwrap()
+                    .ring()
+                    .q_moduli()[0],
+            ),
+            (
+                786_433,
+                Parameters::n8192_logq218_t20bit()
+                    .unwrap()
+                    .ring()
+                    .q_moduli()[0],
+            ),
+            (65_537, (1 << 50) - 27),
+            ((1 << 40) - 87, (1 << 50) - 27),
+            ((1 << 40) - 87, big_q),
+            (3, big_q),
+        ];
+        for (t, q) in cases {
+            let h = q / 2;
+            let want = |x: u64| {
+                let y = (u128::from(t) * u128::from(x) + u128::from(h)) / u128::from(q);
+                (y % u128::from(t)) as u64
+            };
+            let mut xs = vec![0, 1, q - 1, q / 2, q / 2 + 1];
+            for _ in 0..2000 {
+                // x just below, at and above floor((2m + 1) q / (2t)) for a random m < t.
+                let m = u128::from(rng.next_u64() % t);
+                let b = ((2 * m + 1) * u128::from(q) / (2 * u128::from(t))) as u64;
+                xs.extend(
+                    [b.saturating_sub(1), b, b + 1, b + 2]
+                        .iter()
+                        .filter(|&&x| x < q),
+                );
+                xs.push(rng.next_u64() % q);
+            }
+            let mut out = vec![0u64; xs.len()];
+            round_t_over_q(&mut out, &xs, t, q, t as f64 / q as f64);
+            for (&x, &o) in xs.iter().zip(&out) {
+                assert_eq!(o, want(x), "t = {t}, q = {q}, x = {x}");
             }
         }
     }
