@@ -37,6 +37,13 @@
 //!   `Var(e_ks) = Σ_j N E[d_j²] σ_e² / P² + (1 + 2N/3)/12`, `E[d_j²] <= α_j² D_j² / 3` for a
 //!   digit of `α_j` primes with product `D_j` (ModUp may add up to `α_j - 1` multiples of `D_j`);
 //! - modulus switching `Q -> Q'`: `σ Q'/Q + t sqrt((1 + 2N/3)/12)`.
+//!
+//! # Decryption level
+//! [`Ciphertext::decrypt`](super::Ciphertext::decrypt) first switches a ciphertext down to
+//! the lowest level the estimate allows (`decrypt_level`): there the phase costs `k`
+//! transforms per polynomial instead of `L`. That choice combines the estimate with a
+//! **worst-case** bound on the switch's rounding (`switch_worst_log2`), so a wrong estimate
+//! can only matter for a ciphertext within `0.003` bit of an exhausted budget.
 
 use super::params::Parameters;
 
