@@ -31,7 +31,8 @@ impl Plaintext {
                 found: coeffs.len(),
             });
         }
-        if coeffs.iter().any(|&c| c >= params.plaintext_modulus()) {
+        // The largest value, without an early exit (a reduction that vectorises).
+        if coeffs.iter().fold(0, |m, &c| m.max(c)) >= params.plaintext_modulus() {
             return Err(Error::ValueOutOfRange {
                 what: "plaintext coefficient not below t: reduce it modulo t",
             });
@@ -461,7 +462,13 @@ impl Ciphertext {
         };
         // The phase holds the message and the noise: dropped, never pooled.
         let out = scale_to_t(&self.params, &ph)?;
-        Plaintext::from_coefficients(&self.params, out)
+        // `N` values below `t` by construction (checked in debug builds).
+        debug_assert!(out.len() == self.params.degree());
+        debug_assert!(out.iter().all(|&c| c < self.params.plaintext_modulus()));
+        Ok(Plaintext {
+            params: Arc::clone(&self.params),
+            coeffs: out,
+        })
     }
 
     /// `φ = c_0 + c_1 s + …` in coefficient form at the ciphertext's level.
