@@ -639,19 +639,20 @@ const ROUND_T_MAX_BITS: u32 = 40;
 /// `t < 2^40` (`ratio = t/q` in `f64`): decryption's scaling at level 1, exactly
 /// `floor((t x + floor(q/2))/q) mod t` (no ties: `q` is odd).
 ///
-/// The `f64` estimate `e = floor(x·ratio + 1/2)` is off from the quotient by at most one
-/// (the product's relative error is below `2^-51`, so its absolute error is below
-/// `t 2^-51 < 2^-11`); the remainder `t x + floor(q/2) - e q` is then in `[-q, 2q)`,
-/// computed exactly in wrapping `u64` arithmetic (it is below `2^63` in magnitude), and
-/// its sign and size correct `e`. Branch-free; the quotient is in `[0, t]`, and `t` maps to
-/// 0. `floor(·)` is read from the mantissa of `floor(·) + 2^52` (exact below `2^52`), which
-/// vectorises where a saturating cast does not.
+/// The estimate `e = rint(x·ratio)` (in `f64`) is off from the quotient by at most one (the
+/// product's relative error is below `2^-51`, so its absolute error is below
+/// `t 2^-51 < 2^-11`, and both roundings are within `1/2`); the remainder
+/// `t x + floor(q/2) - e q` is then in `[-q, 2q)`, computed exactly in wrapping `u64`
+/// arithmetic (it is below `2^63` in magnitude), and its sign and size correct `e`.
+/// Branch-free and constant time; the quotient is in `[0, t]`, and `t` maps to 0. `rint` is
+/// read from the mantissa of `x·ratio + 2^52` (exact below `2^52`): no `floor` call, no
+/// saturating cast, and the loop vectorises.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq", "x86_64+avx2"))]
 fn round_t_over_q(out: &mut [u64], x: &[u64], t: u64, q: u64, ratio: f64) {
     const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
     let h = q / 2;
     for (o, &xj) in out.iter_mut().zip(x) {
-        let e = ((xj as f64 * ratio + 0.5).floor() + TWO_POW_52).to_bits() - TWO_POW_52.to_bits();
+        let e = (xj as f64 * ratio + TWO_POW_52).to_bits() - TWO_POW_52.to_bits();
         let r = t
             .wrapping_mul(xj)
             .wrapping_add(h)

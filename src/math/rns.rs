@@ -315,13 +315,17 @@ fn hps_correction(v: &mut [u64], rows: &[u64], stride: usize, inv_q: &[f64]) {
 }
 
 /// `min(round(acc), k)` for `0 <= acc < k + δ` (`k <= MAX_BASIS_LEN`): `floor(acc + 1/2)`,
-/// an integer below `2^52`, read from the mantissa of `floor(acc + 1/2) + 2^52` (exact), which
-/// vectorises where the saturating `f64 -> u64` cast does not. The same value as
-/// `(acc + 0.5) as u64` for every such `acc`.
+/// the same value as `(acc + 0.5) as u64` for every such `acc`, computed so that it
+/// vectorises (the saturating cast does not) and without a `floor` call (a libm call,
+/// branching on the value, where SSE4.1 is missing): for `a` in `[0, 2^52)`, `a + 2^52` is
+/// `rint(a) + 2^52` exactly, its mantissa is `rint(a)`, and `rint(a) - 1` is the floor
+/// exactly when `rint(a) > a`.
 #[inline(always)]
 fn round_correction(acc: f64, k: u64) -> u64 {
     const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
-    let r = ((acc + 0.5).floor() + TWO_POW_52).to_bits() - TWO_POW_52.to_bits();
+    let a = acc + 0.5;
+    let m = a + TWO_POW_52;
+    let r = (m.to_bits() - TWO_POW_52.to_bits()) - u64::from(m - TWO_POW_52 > a);
     r.min(k)
 }
 
