@@ -4,7 +4,7 @@ use super::noise::{self, NoiseEstimate};
 use super::params::Parameters;
 use crate::error::{Error, Result};
 use crate::math::poly::{Coeff, Ntt, Poly};
-use crate::math::rns::{BaseConverter, RnsBasis};
+use crate::math::rns::ScaleDownHps;
 use crate::math::sampling::{expand_seed, gaussian, ternary, Domain};
 use crate::rlwe::{PublicKey, SecretKey, DOMAIN_CIPHERTEXT};
 use multiversion::multiversion;
@@ -667,63 +667,34 @@ fn round_t_over_q(out: &mut [u64], x: &[u64], t: u64, q: u64, ratio: f64) {
 }
 
 /// Tables of decryption through a lower level: the switch of a ciphertext polynomial from
-/// `Q_l` to `Q_k` (`k < l`), `c -> (c - x)/D` with `D = Q_l/Q_k` the product of the dropped
-/// primes and `x` the **centered** residue of `c` mod `D`, i.e. `c -> round(c/D)` (the
-/// rounding error is at most `1/2 + 2^-30`: the exact extension of Halevi, Polyakov and
-/// Shoup, `math::rns::BaseConverter::convert_exact`, may pick the other representative
-/// within `2^-30` of `±D/2`). About half the work of the exact mixed-radix
-/// `math::rns::ScaleDown` for the same drop, and the choice of `k` makes the difference
-/// irrelevant (`bfv::noise::decrypt_level`).
+/// `Q_l` to `Q_k` (`k < l`), `c -> round(c/D)` with `D = Q_l/Q_k` the product of the dropped
+/// primes, by `math::rns::ScaleDownHps` (the residue of `c` mod `D` from the exact base
+/// extension of Halevi, Polyakov and Shoup): the rounding error is at most `1/2 + 2^-30`
+/// (the extension may pick the other representative within `2^-30` of `±D/2`), which the
+/// choice of `k` accounts for (`bfv::noise::decrypt_level`). About a third of the work of the
+/// exact mixed-radix `math::rns::ScaleDown` for the same drop.
 pub(crate) struct LowerSwitch {
     /// `k`.
     to: usize,
-    /// Centered extension from the dropped primes to `Q_k`.
-    conv: BaseConverter,
-    /// `[D^{-1}]_{q_j}` with its Shoup companion, `j < k`.
-    d_inv: Vec<(u64, u64)>,
+    /// `round(x / D)` on the basis `Q_l`.
+    scale: ScaleDownHps,
 }
 
 impl LowerSwitch {
     fn new(params: &Parameters, from: usize, to: usize) -> Result<Self> {
-        let moduli = &params.ring().ctx_q().moduli()[..from];
-        let values: Vec<u64> = moduli.iter().map(|q| q.value()).collect();
-        let dropped = RnsBasis::new(&values[to..])?;
-        let kept = RnsBasis::new(&values[..to])?;
-        let conv = BaseConverter::new(&dropped, &kept)?;
-        let mut d_inv = Vec::with_capacity(to);
-        for q in &moduli[..to] {
-            let d = moduli[to..]
-                .iter()
-                .fold(q.reduce(1), |acc, p| q.mul(acc, q.reduce(p.value())));
-            let inv = q.inv(d)?;
-            d_inv.push((inv, q.shoup(inv)));
-        }
-        Ok(Self { to, conv, d_inv })
+        let basis = &params.level(from)?.basis_q;
+        Ok(Self {
+            to,
+            scale: ScaleDownHps::new(basis, from - to)?,
+        })
     }
 
     /// `round(c/D)` over `Q_k` (coefficient form).
     fn apply(&self, c: &Poly<Coeff>) -> Result<Poly<Coeff>> {
         let ctx = c.context();
-        let n = ctx.degree();
-        let k = self.to;
-        let mut out = crate::math::pool::take_dirty(k * n);
-        let (kept, dropped) = c.residues().split_at(k * n);
-        self.conv.convert_exact(dropped, &mut out)?;
-        for ((((x, src), q), plan), &(w, ws)) in out
-            .chunks_exact_mut(n)
-            .zip(kept.chunks_exact(n))
-            .zip(ctx.moduli())
-            .zip(ctx.plans())
-            .zip(&self.d_inv)
-        {
-            // (c_j - x_j) D^{-1} mod q_j.
-            crate::math::arith::rsub_assign(x, src, q.value());
-            match plan.lanes() {
-                Some(l) => l.mul_const_assign(x, w, l.companion(w)),
-                None => crate::math::arith::mul_scalar_assign(x, w, ws, q.value()),
-            }
-        }
-        Ok(Poly::from_raw(ctx, k, out))
+        let mut out = crate::math::pool::take_dirty(self.to * ctx.degree());
+        self.scale.divide_round(c.residues(), &mut out)?;
+        Ok(Poly::from_raw(ctx, self.to, out))
     }
 }
 

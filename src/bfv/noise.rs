@@ -226,7 +226,7 @@ const DECRYPT_SWITCH_LAMBDA: u32 = 40;
 ///
 /// Switching `c_j -> c_j' = (c_j - x_j)/D` (`D = Q/Q_k`, `x_j` the centered residue of `c_j`
 /// mod `D`, so `c_j' = c_j/D - r_j` with `|r_j| <= 1/2 + 2^-30`, the last term the window of
-/// `math::rns::BaseConverter::convert_exact`) turns the phase into
+/// `math::rns::ScaleDownHps`) turns the phase into
 /// `φ' = φ/D - Σ_j r_j s^j`, hence `ν' = ν/D - t Σ_j r_j s^j` and
 /// `‖ν'‖∞/Q_k <= ‖ν‖∞/Q + t R_d/Q_k` with `R_d = (1/2 + 2^-30) Σ_{j<=d} N^j`
 /// (`‖r_j s^j‖∞ <= ‖r_j‖∞ ‖s‖_1^j` and `‖s‖_1 <= N` for any ternary secret).

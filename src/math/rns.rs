@@ -1293,6 +1293,155 @@ impl ScaleDown {
     }
 }
 
+/// `x -> round(x / P)` as [`ScaleDown`] (`P` the product of the last `l` primes), with the
+/// residue `[x]_P` taken by the exact base extension of Halevi, Polyakov and Shoup
+/// ([`BaseConverter::convert_exact`]) instead of mixed-radix digits: `l` products and an
+/// `f64` sum per coefficient instead of `l(l+1)/2` products, then one dot product of `l + 2`
+/// terms per output prime. For BFV decryption's switch to a lower level, where the rounding
+/// error only has to be bounded (`bfv::noise`).
+///
+/// With `y_s = [x_s (P/p_s)^{-1}]_{p_s}` and `v = round(Σ_s y_s/p_s)`, the centered residue
+/// of `x` mod `P` is `x_c = Σ_s y_s P/p_s - v P`, and `(x - x_c)/P` reduces mod `q_j` to
+/// `[x_j P^{-1} - Σ_s y_s p_s^{-1} + v]_{q_j}`. That is `round(x/P)` whenever
+/// `[x]_P / P` is farther than `δ` ([`BaseConverter::exact_error_bound`], `< 2^-30`) from
+/// `1/2`; within that window it may be the neighbour on the other side, so in every case
+/// `|x/P - out| <= 1/2 + δ` (over the integers, before the reduction mod `q_j`).
+#[derive(Clone, Debug)]
+pub struct ScaleDownHps {
+    /// The extension from the dropped primes (its first step and `f64` correction).
+    conv: BaseConverter,
+    /// The remaining primes.
+    output: RnsBasis,
+    /// Row `j` (stride `l + 2`): `[-p_s^{-1}]_{q_j}` for `s < l`, then `1` (for `v`), then
+    /// `[P^{-1}]_{q_j}` (for `x_j`).
+    w: Vec<u64>,
+    /// Shoup companions of `w`.
+    w_shoup: Vec<u64>,
+    /// IFMA dot products per output prime, when every dropped prime and the output prime are
+    /// below `2^50` (every row entry is then below `2^50`).
+    out_lanes: Vec<Option<Lanes>>,
+}
+
+impl ScaleDownHps {
+    /// Precomputes division by the product `P` of the last `l` primes of `basis`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidBasis`] unless `1 <= l < basis.len()`, or if the `f64` error bound of
+    /// [`BaseConverter::new`] is not met.
+    pub fn new(basis: &RnsBasis, l: usize) -> Result<Self> {
+        let k = basis.len();
+        if l == 0 || l >= k {
+            return Err(Error::InvalidBasis {
+                reason: "divide by at least one prime and keep at least one",
+            });
+        }
+        let keep = k - l;
+        let output = basis.prefix(keep)?;
+        let dropped_values: Vec<u64> = basis.moduli[keep..].iter().map(Modulus::value).collect();
+        let dropped = RnsBasis::new(&dropped_values)?;
+        let conv = BaseConverter::new(&dropped, &output)?;
+        let stride = l + 2;
+        let mut w = vec![0u64; keep * stride];
+        let mut w_shoup = vec![0u64; keep * stride];
+        for (j, q) in output.moduli.iter().enumerate() {
+            let row = &mut w[j * stride..(j + 1) * stride];
+            for (r, &p) in row.iter_mut().zip(&dropped_values) {
+                *r = q.neg(q.inv(q.reduce(p))?);
+            }
+            row[l] = q.reduce(1);
+            row[l + 1] = q.inv(product_mod(dropped_values.iter().copied(), q))?;
+            for (ws, &x) in w_shoup[j * stride..(j + 1) * stride].iter_mut().zip(&*row) {
+                *ws = q.shoup(x);
+            }
+        }
+        let small = dropped.moduli.iter().all(|p| p.bits() <= 50);
+        let out_lanes = output
+            .moduli
+            .iter()
+            .map(|q| {
+                if small && q.bits() <= 50 {
+                    lanes_for(q)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        Ok(Self {
+            conv,
+            output,
+            w,
+            w_shoup,
+            out_lanes,
+        })
+    }
+
+    /// The output basis `Q/P` (the first `k - l` primes).
+    pub fn output_basis(&self) -> &RnsBasis {
+        &self.output
+    }
+
+    /// `round(x / P)` (within the window above) for every coefficient of `input` (limb-major,
+    /// `k * n` canonical values) into `output` (limb-major, `(k - l) * n` values, canonical).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if `input.len()` is not a multiple of `k` or `output.len()` is
+    /// not `(k - l) * n`.
+    pub fn divide_round(&self, input: &[u64], output: &mut [u64]) -> Result<()> {
+        let keep = self.output.len();
+        let l = self.conv.from.len();
+        let n = coeff_count(input.len(), keep + l)?;
+        check_len(output.len(), keep * n)?;
+        let (kept, dropped) = input.split_at(keep * n);
+        let stride = l + 2;
+        // Rows y_0 … y_{l-1}, v, x_j of one block.
+        let mut buf = vec![0u64; stride * BLOCK];
+        let mut c0 = 0;
+        while c0 < n {
+            let len = BLOCK.min(n - c0);
+            for (s, p) in self.conv.from.moduli.iter().enumerate() {
+                let limb = &dropped[s * n + c0..s * n + c0 + len];
+                debug_assert!(limb.iter().all(|&x| x < p.value()));
+                let ys = &mut buf[s * BLOCK..s * BLOCK + len];
+                match &self.conv.from_lanes[s] {
+                    Some((lanes, ws)) => lanes.mul_const(ys, limb, self.conv.from.qhat_inv[s], *ws),
+                    None => mul_shoup_block(
+                        ys,
+                        limb,
+                        self.conv.from.qhat_inv[s],
+                        self.conv.from.qhat_inv_shoup[s],
+                        p.value(),
+                    ),
+                }
+            }
+            {
+                let (ys, v) = buf.split_at_mut(l * BLOCK);
+                hps_correction(&mut v[..len], ys, BLOCK, &self.conv.inv_q);
+            }
+            for (j, q) in self.output.moduli.iter().enumerate() {
+                let x = &kept[j * n + c0..j * n + c0 + len];
+                debug_assert!(x.iter().all(|&v| v < q.value()));
+                buf[(l + 1) * BLOCK..(l + 1) * BLOCK + len].copy_from_slice(x);
+                let out = &mut output[j * n + c0..j * n + c0 + len];
+                let w = j * stride..(j + 1) * stride;
+                match &self.out_lanes[j] {
+                    Some(lanes) => lanes.dot(out, &buf, BLOCK, &self.w[w], 0),
+                    None => dot_block(
+                        out,
+                        &buf,
+                        BLOCK,
+                        &self.w[w.clone()],
+                        &self.w_shoup[w],
+                        0,
+                        q.value(),
+                    ),
+                }
+            }
+            c0 += len;
+        }
+        Ok(())
+    }
+}
+
 /// Where the remaining limbs are read from and written to.
 enum Rows<'a> {
     /// Read `x_j` from the first slice, write the second.
@@ -1936,6 +2085,55 @@ mod tests {
         }
         for _ in 0..100_000 {
             check((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * (k + 1) as f64);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// `ScaleDownHps` is `round(x / P)` outside a window of relative width `2^-30` around
+        /// the ties, and one of the two neighbours inside it (random values, multiples of `P`
+        /// and the `P/2` boundaries, where the window is hit).
+        #[test]
+        fn hps_divide_round_matches_biguint(
+            bits in arb_bits(), l in 1usize..=8, keep in 1usize..=3, seed: u64,
+        ) {
+            let k = l + keep;
+            let moduli = primes(bits, k);
+            let basis = RnsBasis::new(&moduli).unwrap();
+            let sd = ScaleDownHps::new(&basis, l).unwrap();
+            prop_assert_eq!(sd.output_basis().moduli(), &basis.moduli()[..keep]);
+            let q = big_product(&moduli);
+            let p = big_product(&moduli[keep..]);
+            let p_half = &p >> 1u32;
+            let q_over_p = &q / &p;
+            let mut xs = samples(&q, seed, 64);
+            for mult in [BigUint::zero(), random_below(seed ^ 3, &q_over_p), &q_over_p - 1u32] {
+                let base = mult * &p;
+                for off in [BigUint::zero(), BigUint::one(), &p_half - 1u32, p_half.clone(),
+                            &p_half + 1u32, &p_half + 2u32, &p - 1u32] {
+                    xs.push(&base + &off);
+                }
+            }
+            xs.retain(|x| *x < q);
+            let n = xs.len();
+            let input = limb_major(&xs, &moduli);
+            let mut out = vec![0u64; keep * n];
+            sd.divide_round(&input, &mut out).unwrap();
+            for (c, x) in xs.iter().enumerate() {
+                let (quot, rem) = (x / &p, x % &p);
+                let up = &rem * 2u32 >= p;
+                let (want, other) = if up { (&quot + 1u32, quot.clone()) } else { (quot.clone(), &quot + 1u32) };
+                // |2 rem - P| <= 2^-29 P: inside the window around the tie.
+                let dist = if &rem * 2u32 >= p { &rem * 2u32 - &p } else { &p - &rem * 2u32 };
+                let in_window = (dist << 29u32) <= p;
+                for (j, &qj) in moduli[..keep].iter().enumerate() {
+                    let got = out[j * n + c];
+                    prop_assert!(
+                        got == big_mod(&want, qj) || (in_window && got == big_mod(&other, qj)),
+                        "x = {}, P = {}, j = {}", x, p, j
+                    );
+                }
+            }
         }
     }
 }
