@@ -130,7 +130,8 @@ impl BatchEncoder {
                 found: coeffs.len(),
             });
         }
-        if coeffs.iter().any(|&c| c >= t) {
+        // The largest value, without an early exit (a reduction that vectorises).
+        if coeffs.iter().fold(0, |m, &c| m.max(c)) >= t {
             return Err(Error::ValueOutOfRange {
                 what: "plaintext coefficient not below t",
             });

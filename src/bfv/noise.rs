@@ -37,6 +37,13 @@
 //!   `Var(e_ks) = Σ_j N E[d_j²] σ_e² / P² + (1 + 2N/3)/12`, `E[d_j²] <= α_j² D_j² / 3` for a
 //!   digit of `α_j` primes with product `D_j` (ModUp may add up to `α_j - 1` multiples of `D_j`);
 //! - modulus switching `Q -> Q'`: `σ Q'/Q + t sqrt((1 + 2N/3)/12)`.
+//!
+//! # Decryption level
+//! [`Ciphertext::decrypt`](super::Ciphertext::decrypt) first switches a ciphertext down to
+//! the lowest level the estimate allows (`decrypt_level`): there the phase costs `k`
+//! transforms per polynomial instead of `L`. That choice combines the estimate with a
+//! **worst-case** bound on the switch's rounding (`switch_worst_log2`), so a wrong estimate
+//! can only matter for a ciphertext within `0.003` bit of an exhausted budget.
 
 use super::params::Parameters;
 
@@ -204,6 +211,69 @@ pub(crate) fn mod_switch(
         a.log2_std - log2_dropped,
         switch_rounding_log2(p, degree),
     ))
+}
+
+/// Largest worst-case growth `δ_k` of the relative noise `‖ν‖∞/Q` that decryption accepts
+/// when it goes through a lower level (`2^-10`: at most `0.003` bit of noise budget).
+const DECRYPT_SWITCH_MAX_LOG2: f64 = -10.0;
+
+/// Probability exponent of the noise bound that decides a decryption level (`2^-40`, as in
+/// [`estimated_budget`](super::Ciphertext::estimated_budget)).
+const DECRYPT_SWITCH_LAMBDA: u32 = 40;
+
+/// `log2 δ_k` with `δ_k = t·R_d / Q_k`: a **worst-case** (deterministic) bound on how much
+/// switching a degree-`d` ciphertext to `Q_k` adds to its relative noise `‖ν‖∞/Q`.
+///
+/// Switching `c_j -> c_j' = (c_j - x_j)/D` (`D = Q/Q_k`, `x_j` the centered residue of `c_j`
+/// mod `D`, so `c_j' = c_j/D - r_j` with `|r_j| <= 1/2 + 2^-30`, the last term the window of
+/// `math::rns::ScaleDownHps`) turns the phase into
+/// `φ' = φ/D - Σ_j r_j s^j`, hence `ν' = ν/D - t Σ_j r_j s^j` and
+/// `‖ν'‖∞/Q_k <= ‖ν‖∞/Q + t R_d/Q_k` with `R_d = (1/2 + 2^-30) Σ_{j<=d} N^j`
+/// (`‖r_j s^j‖∞ <= ‖r_j‖∞ ‖s‖_1^j` and `‖s‖_1 <= N` for any ternary secret).
+pub(crate) fn switch_worst_log2(p: &Parameters, degree: usize, log2_qk: f64) -> f64 {
+    let n = n_f(p);
+    let mut sum = 0.0;
+    let mut pow = 1.0;
+    for _ in 0..=degree {
+        sum += pow;
+        pow *= n;
+    }
+    log2_t(p) + ((0.5 + (-30f64).exp2()) * sum).log2() - log2_qk
+}
+
+/// The level decryption runs at: the lowest `k <= level` such that
+/// - the worst-case growth `δ_k` ([`switch_worst_log2`]) is at most `2^-10`, and
+/// - the public estimate still decrypts there: `B/Q + δ_k < 1/2`, with `B` the noise bound of
+///   failure probability `2^-40`;
+///
+/// or `level` itself when no lower level qualifies (an exhausted or unbounded estimate, a
+/// degree too high for the switch to be small).
+///
+/// Decrypting at level `k` gives exactly the plaintext that decryption at `level` gives
+/// whenever `‖ν‖∞ < Q (1/2 - δ_k)`: always when the estimate holds (it bounds `‖ν‖∞` by
+/// `B`), and otherwise for every ciphertext whose measured noise budget exceeds
+/// `log2(1/(1 - 2 δ_k)) < 0.003` bit. Only public values enter the choice (the parameters,
+/// the degree, the estimate), so it reveals nothing about the secret key.
+pub(crate) fn decrypt_level(
+    p: &Parameters,
+    level: usize,
+    degree: usize,
+    noise: NoiseEstimate,
+) -> usize {
+    let Ok(log_q) = p.log2_q(level) else {
+        return level;
+    };
+    let rel = (noise.log2_bound(p.degree(), DECRYPT_SWITCH_LAMBDA) - log_q).exp2();
+    for k in 1..level {
+        let Ok(log_qk) = p.log2_q(k) else {
+            return level;
+        };
+        let log_delta = switch_worst_log2(p, degree, log_qk);
+        if log_delta <= DECRYPT_SWITCH_MAX_LOG2 && rel + log_delta.exp2() < 0.5 {
+            return k;
+        }
+    }
+    level
 }
 
 #[cfg(test)]

@@ -303,6 +303,9 @@ pub(crate) struct LevelTables {
     pub(crate) switch: Option<ScaleDown>,
     /// Multiplication tables, built on first use.
     pub(crate) mul: OnceLock<MulTables>,
+    /// Decryption through level `k` (entry `k - 1`, `k < l`), built on first use (see
+    /// `bfv::ciphertext::LowerSwitch`).
+    pub(crate) lower: Vec<OnceLock<super::ciphertext::LowerSwitch>>,
 }
 
 /// Tables of the multiplication at one level (see the evaluator's module docs).
@@ -593,6 +596,7 @@ impl Parameters {
             basis_q,
             switch,
             mul: OnceLock::new(),
+            lower: (1..level).map(|_| OnceLock::new()).collect(),
         })
     }
 

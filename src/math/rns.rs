@@ -284,21 +284,49 @@ fn dot_block(
 /// assumes.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+bmi2", "x86_64+avx2+bmi2"))]
 fn hps_correction(v: &mut [u64], rows: &[u64], stride: usize, inv_q: &[f64]) {
+    /// Coefficients summed together, in registers (one AVX-512 vector).
+    const LANES: usize = 8;
     let len = v.len();
-    let mut sum = [0.0f64; BLOCK];
-    let sum = &mut sum[..len];
-    for (i, &inv) in inv_q.iter().enumerate() {
-        for (acc, &y) in sum.iter_mut().zip(&rows[i * stride..i * stride + len]) {
-            *acc += y as f64 * inv;
-        }
-    }
     let k = inv_q.len() as u64;
-    for (o, &acc) in v.iter_mut().zip(sum.iter()) {
-        // 0 <= acc < k + δ, so acc + 1/2 truncates to round(acc) (saturating cast).
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let r = (acc + 0.5) as u64;
-        *o = r.min(k);
+    // Eight coefficients at a time, every term added in the order of `i` (the same sums,
+    // rounding for rounding, as a row-by-row pass; Rust never fuses the multiply and add).
+    let full = len / LANES * LANES;
+    let mut c = 0;
+    while c < full {
+        let mut acc = [0.0f64; LANES];
+        for (i, &inv) in inv_q.iter().enumerate() {
+            let row = &rows[i * stride + c..i * stride + c + LANES];
+            for (a, &y) in acc.iter_mut().zip(row) {
+                *a += y as f64 * inv;
+            }
+        }
+        for (o, &a) in v[c..c + LANES].iter_mut().zip(&acc) {
+            *o = round_correction(a, k);
+        }
+        c += LANES;
     }
+    for (j, o) in v.iter_mut().enumerate().skip(full) {
+        let mut a = 0.0f64;
+        for (i, &inv) in inv_q.iter().enumerate() {
+            a += rows[i * stride + j] as f64 * inv;
+        }
+        *o = round_correction(a, k);
+    }
+}
+
+/// `min(round(acc), k)` for `0 <= acc < k + δ` (`k <= MAX_BASIS_LEN`): `floor(acc + 1/2)`,
+/// the same value as `(acc + 0.5) as u64` for every such `acc`, computed so that it
+/// vectorises (the saturating cast does not) and without a `floor` call (a libm call,
+/// branching on the value, where SSE4.1 is missing): for `a` in `[0, 2^52)`, `a + 2^52` is
+/// `rint(a) + 2^52` exactly, its mantissa is `rint(a)`, and `rint(a) - 1` is the floor
+/// exactly when `rint(a) > a`.
+#[inline(always)]
+fn round_correction(acc: f64, k: u64) -> u64 {
+    const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+    let a = acc + 0.5;
+    let m = a + TWO_POW_52;
+    let r = (m.to_bits() - TWO_POW_52.to_bits()) - u64::from(m - TWO_POW_52 > a);
+    r.min(k)
 }
 
 /// Constants of the `l = 1` divide-and-round for one output prime `q` (see [`ScaleDown`]).
@@ -1265,6 +1293,155 @@ impl ScaleDown {
     }
 }
 
+/// `x -> round(x / P)` as [`ScaleDown`] (`P` the product of the last `l` primes), with the
+/// residue `[x]_P` taken by the exact base extension of Halevi, Polyakov and Shoup
+/// ([`BaseConverter::convert_exact`]) instead of mixed-radix digits: `l` products and an
+/// `f64` sum per coefficient instead of `l(l+1)/2` products, then one dot product of `l + 2`
+/// terms per output prime. For BFV decryption's switch to a lower level, where the rounding
+/// error only has to be bounded (`bfv::noise`).
+///
+/// With `y_s = [x_s (P/p_s)^{-1}]_{p_s}` and `v = round(Σ_s y_s/p_s)`, the centered residue
+/// of `x` mod `P` is `x_c = Σ_s y_s P/p_s - v P`, and `(x - x_c)/P` reduces mod `q_j` to
+/// `[x_j P^{-1} - Σ_s y_s p_s^{-1} + v]_{q_j}`. That is `round(x/P)` whenever
+/// `[x]_P / P` is farther than `δ` ([`BaseConverter::exact_error_bound`], `< 2^-30`) from
+/// `1/2`; within that window it may be the neighbour on the other side, so in every case
+/// `|x/P - out| <= 1/2 + δ` (over the integers, before the reduction mod `q_j`).
+#[derive(Clone, Debug)]
+pub struct ScaleDownHps {
+    /// The extension from the dropped primes (its first step and `f64` correction).
+    conv: BaseConverter,
+    /// The remaining primes.
+    output: RnsBasis,
+    /// Row `j` (stride `l + 2`): `[-p_s^{-1}]_{q_j}` for `s < l`, then `1` (for `v`), then
+    /// `[P^{-1}]_{q_j}` (for `x_j`).
+    w: Vec<u64>,
+    /// Shoup companions of `w`.
+    w_shoup: Vec<u64>,
+    /// IFMA dot products per output prime, when every dropped prime and the output prime are
+    /// below `2^50` (every row entry is then below `2^50`).
+    out_lanes: Vec<Option<Lanes>>,
+}
+
+impl ScaleDownHps {
+    /// Precomputes division by the product `P` of the last `l` primes of `basis`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidBasis`] unless `1 <= l < basis.len()`, or if the `f64` error bound of
+    /// [`BaseConverter::new`] is not met.
+    pub fn new(basis: &RnsBasis, l: usize) -> Result<Self> {
+        let k = basis.len();
+        if l == 0 || l >= k {
+            return Err(Error::InvalidBasis {
+                reason: "divide by at least one prime and keep at least one",
+            });
+        }
+        let keep = k - l;
+        let output = basis.prefix(keep)?;
+        let dropped_values: Vec<u64> = basis.moduli[keep..].iter().map(Modulus::value).collect();
+        let dropped = RnsBasis::new(&dropped_values)?;
+        let conv = BaseConverter::new(&dropped, &output)?;
+        let stride = l + 2;
+        let mut w = vec![0u64; keep * stride];
+        let mut w_shoup = vec![0u64; keep * stride];
+        for (j, q) in output.moduli.iter().enumerate() {
+            let row = &mut w[j * stride..(j + 1) * stride];
+            for (r, &p) in row.iter_mut().zip(&dropped_values) {
+                *r = q.neg(q.inv(q.reduce(p))?);
+            }
+            row[l] = q.reduce(1);
+            row[l + 1] = q.inv(product_mod(dropped_values.iter().copied(), q))?;
+            for (ws, &x) in w_shoup[j * stride..(j + 1) * stride].iter_mut().zip(&*row) {
+                *ws = q.shoup(x);
+            }
+        }
+        let small = dropped.moduli.iter().all(|p| p.bits() <= 50);
+        let out_lanes = output
+            .moduli
+            .iter()
+            .map(|q| {
+                if small && q.bits() <= 50 {
+                    lanes_for(q)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        Ok(Self {
+            conv,
+            output,
+            w,
+            w_shoup,
+            out_lanes,
+        })
+    }
+
+    /// The output basis `Q/P` (the first `k - l` primes).
+    pub fn output_basis(&self) -> &RnsBasis {
+        &self.output
+    }
+
+    /// `round(x / P)` (within the window above) for every coefficient of `input` (limb-major,
+    /// `k * n` canonical values) into `output` (limb-major, `(k - l) * n` values, canonical).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] if `input.len()` is not a multiple of `k` or `output.len()` is
+    /// not `(k - l) * n`.
+    pub fn divide_round(&self, input: &[u64], output: &mut [u64]) -> Result<()> {
+        let keep = self.output.len();
+        let l = self.conv.from.len();
+        let n = coeff_count(input.len(), keep + l)?;
+        check_len(output.len(), keep * n)?;
+        let (kept, dropped) = input.split_at(keep * n);
+        let stride = l + 2;
+        // Rows y_0 … y_{l-1}, v, x_j of one block.
+        let mut buf = vec![0u64; stride * BLOCK];
+        let mut c0 = 0;
+        while c0 < n {
+            let len = BLOCK.min(n - c0);
+            for (s, p) in self.conv.from.moduli.iter().enumerate() {
+                let limb = &dropped[s * n + c0..s * n + c0 + len];
+                debug_assert!(limb.iter().all(|&x| x < p.value()));
+                let ys = &mut buf[s * BLOCK..s * BLOCK + len];
+                match &self.conv.from_lanes[s] {
+                    Some((lanes, ws)) => lanes.mul_const(ys, limb, self.conv.from.qhat_inv[s], *ws),
+                    None => mul_shoup_block(
+                        ys,
+                        limb,
+                        self.conv.from.qhat_inv[s],
+                        self.conv.from.qhat_inv_shoup[s],
+                        p.value(),
+                    ),
+                }
+            }
+            {
+                let (ys, v) = buf.split_at_mut(l * BLOCK);
+                hps_correction(&mut v[..len], ys, BLOCK, &self.conv.inv_q);
+            }
+            for (j, q) in self.output.moduli.iter().enumerate() {
+                let x = &kept[j * n + c0..j * n + c0 + len];
+                debug_assert!(x.iter().all(|&v| v < q.value()));
+                buf[(l + 1) * BLOCK..(l + 1) * BLOCK + len].copy_from_slice(x);
+                let out = &mut output[j * n + c0..j * n + c0 + len];
+                let w = j * stride..(j + 1) * stride;
+                match &self.out_lanes[j] {
+                    Some(lanes) => lanes.dot(out, &buf, BLOCK, &self.w[w], 0),
+                    None => dot_block(
+                        out,
+                        &buf,
+                        BLOCK,
+                        &self.w[w.clone()],
+                        &self.w_shoup[w],
+                        0,
+                        q.value(),
+                    ),
+                }
+            }
+            c0 += len;
+        }
+        Ok(())
+    }
+}
+
 /// Where the remaining limbs are read from and written to.
 enum Rows<'a> {
     /// Read `x_j` from the first slice, write the second.
@@ -1884,6 +2061,77 @@ mod tests {
                 let want = big_round_div(&xs[c], &p);
                 for (j, &qj) in all[..9 - l].iter().enumerate() {
                     assert_eq!(out[j * n + c], big_mod(&want, qj));
+                }
+            }
+        }
+    }
+
+    /// The vectorised rounding of the HPS correction is the saturating cast it replaces, on
+    /// integers, exact halves and their neighbours, and random sums up to `k`.
+    #[test]
+    fn correction_rounding_matches_the_cast() {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let k = MAX_BASIS_LEN as u64;
+        let check = |a: f64| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let want = ((a + 0.5) as u64).min(k);
+            assert_eq!(round_correction(a, k), want, "{a:e}");
+        };
+        for i in 0..=(2 * k + 2) {
+            let h = i as f64 / 2.0;
+            for a in [h, h.next_up(), h.next_down().max(0.0)] {
+                check(a);
+            }
+        }
+        for _ in 0..100_000 {
+            check((rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 * (k + 1) as f64);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// `ScaleDownHps` is `round(x / P)` outside a window of relative width `2^-30` around
+        /// the ties, and one of the two neighbours inside it (random values, multiples of `P`
+        /// and the `P/2` boundaries, where the window is hit).
+        #[test]
+        fn hps_divide_round_matches_biguint(
+            bits in arb_bits(), l in 1usize..=8, keep in 1usize..=3, seed: u64,
+        ) {
+            let k = l + keep;
+            let moduli = primes(bits, k);
+            let basis = RnsBasis::new(&moduli).unwrap();
+            let sd = ScaleDownHps::new(&basis, l).unwrap();
+            prop_assert_eq!(sd.output_basis().moduli(), &basis.moduli()[..keep]);
+            let q = big_product(&moduli);
+            let p = big_product(&moduli[keep..]);
+            let p_half = &p >> 1u32;
+            let q_over_p = &q / &p;
+            let mut xs = samples(&q, seed, 64);
+            for mult in [BigUint::zero(), random_below(seed ^ 3, &q_over_p), &q_over_p - 1u32] {
+                let base = mult * &p;
+                for off in [BigUint::zero(), BigUint::one(), &p_half - 1u32, p_half.clone(),
+                            &p_half + 1u32, &p_half + 2u32, &p - 1u32] {
+                    xs.push(&base + &off);
+                }
+            }
+            xs.retain(|x| *x < q);
+            let n = xs.len();
+            let input = limb_major(&xs, &moduli);
+            let mut out = vec![0u64; keep * n];
+            sd.divide_round(&input, &mut out).unwrap();
+            for (c, x) in xs.iter().enumerate() {
+                let (quot, rem) = (x / &p, x % &p);
+                let up = &rem * 2u32 >= p;
+                let (want, other) = if up { (&quot + 1u32, quot.clone()) } else { (quot.clone(), &quot + 1u32) };
+                // |2 rem - P| <= 2^-29 P: inside the window around the tie.
+                let dist = if &rem * 2u32 >= p { &rem * 2u32 - &p } else { &p - &rem * 2u32 };
+                let in_window = (dist << 29u32) <= p;
+                for (j, &qj) in moduli[..keep].iter().enumerate() {
+                    let got = out[j * n + c];
+                    prop_assert!(
+                        got == big_mod(&want, qj) || (in_window && got == big_mod(&other, qj)),
+                        "x = {}, P = {}, j = {}", x, p, j
+                    );
                 }
             }
         }

@@ -129,6 +129,17 @@ impl Consts {
         }
     }
 
+    /// `y·w mod q`, canonical, for `y < 2^52` and `w_shoup` the 52-bit companion of `w < q`
+    /// (the Shoup product of [`Lanes::mul_const`]).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn mul_const(&self, y: __m512i, w: __m512i, w_shoup: __m512i) -> __m512i {
+        let qe = _mm512_madd52hi_epu64(self.zero, y, w_shoup);
+        let r = _mm512_madd52lo_epu64(self.zero, y, w);
+        let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, self.neg_q), self.mask);
+        csub(r, self.q)
+    }
+
     /// `(lo + 2^52·hi) mod q`, canonical, for `lo < 2^63` with `hi + (lo >> 52) < 2^52`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
@@ -213,12 +224,23 @@ impl Lanes {
         let (wv, wsv) = (splat(w), splat(w_shoup));
         let len = x.map_or(out.len(), |x| x.len().min(out.len()));
         let full = len / 8 * 8;
-        for i in (0..full).step_by(8) {
-            let y = load(x.map_or(&out[i..], |x| &x[i..]));
-            let qe = _mm512_madd52hi_epu64(c.zero, y, wsv);
-            let r = _mm512_madd52lo_epu64(c.zero, y, wv);
-            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, c.neg_q), c.mask);
-            store(&mut out[i..], csub(r, c.q));
+        // Two loops rather than one choosing its source per vector: a closure there was not
+        // inlined into this `target_feature` function (a call and a `vzeroupper` per vector).
+        match x {
+            Some(x) => {
+                for (o, y) in out[..full]
+                    .chunks_exact_mut(8)
+                    .zip(x[..full].chunks_exact(8))
+                {
+                    store(o, c.mul_const(load(y), wv, wsv));
+                }
+            }
+            None => {
+                for o in out[..full].chunks_exact_mut(8) {
+                    let y = load(o);
+                    store(o, c.mul_const(y, wv, wsv));
+                }
+            }
         }
         for i in full..len {
             let y = x.map_or(out[i], |x| x[i]);
