@@ -13,7 +13,8 @@
 //!   `math::rns::ScaleDown` (outside a window of relative width `2^-30` around `±P/2`, where it
 //!   may be off by one).
 //!
-//! The same ModDown serves public-key encryption modulo `Q·P` (module `encrypt`).
+//! (Public-key encryption modulo `Q·p_0`, module `encrypt`, divides by `p_0` on coefficients
+//! instead: its error and message are added before the division, which one prime makes cheap.)
 
 use super::Parameters;
 use crate::error::Result;
@@ -393,9 +394,9 @@ impl Parameters {
         Ok((self.mod_down_switch(q0, p0)?, self.mod_down_switch(q1, p1)?))
     }
 
-    /// [`mod_down_ntt`](Self::mod_down_ntt) without an error term, for key switching: the same
-    /// values, with the last step (`(x - [x]_P)·P^-1`) on the IFMA kernels where the prime
-    /// allows (`Lanes::sub_mul_const_assign`).
+    /// ModDown for key switching: `round(x / P)` over `Q_l` in NTT form, for `x` given by its
+    /// NTT-form parts over `Q_l` and `P`; the last step (`(x - [x]_P)·P^-1`) runs on the SIMD
+    /// kernels where the prime allows (`Lanes::sub_mul_const_assign`).
     fn mod_down_switch(&self, x_q: Poly<Ntt>, x_p: Poly<Ntt>) -> Result<Poly<Ntt>> {
         let level = x_q.limbs();
         let n = self.degree();
@@ -416,57 +417,6 @@ impl Parameters {
                 Some(l) => l.sub_mul_const_assign(x, c, w, l.companion(w)),
                 None => sub_mul_limb(x, c, &moduli[j], w, ws),
             }
-        }
-        give(conv);
-        give(xp);
-        Ok(Poly::from_raw(rl.ctx_q(), level, xq))
-    }
-
-    /// `round((x + e) / P)` over `Q_l` in NTT form, for `x` given by its NTT-form parts over
-    /// `Q_l` and `P`, and an optional error `e` in coefficient form (limb-major, `Q_l` then `P`).
-    pub(crate) fn mod_down_ntt(
-        &self,
-        x_q: Poly<Ntt>,
-        x_p: Poly<Ntt>,
-        e: Option<&[u64]>,
-    ) -> Result<Poly<Ntt>> {
-        let level = x_q.limbs();
-        let n = self.degree();
-        let rl = self.rlwe();
-        let t = self.moddown_table(level)?;
-        let mut xp = x_p.into_coeff().into_residues();
-        if let Some(e) = e {
-            for (limb, (el, m)) in xp
-                .chunks_exact_mut(n)
-                .zip(e[level * n..].chunks_exact(n).zip(rl.ctx_p().moduli()))
-            {
-                for (x, &y) in limb.iter_mut().zip(el) {
-                    *x = m.add(*x, y);
-                }
-            }
-        }
-        let mut conv = take_dirty(level * n);
-        t.conv.convert_exact(&xp, &mut conv)?;
-        let moduli = self.moduli();
-        let plans = rl.ctx_q().plans();
-        let mut xq = x_q.into_residues();
-        for j in 0..level {
-            let c = &mut conv[j * n..(j + 1) * n];
-            let m = &moduli[j];
-            if let Some(e) = e {
-                // (x + e - [x+e]_P): fold e into the converted limb before its transform.
-                for (x, &y) in c.iter_mut().zip(&e[j * n..(j + 1) * n]) {
-                    *x = m.sub(*x, y);
-                }
-            }
-            plans[j].forward(c)?;
-            let (w, ws) = t.p_inv[j];
-            sub_mul_limb(&mut xq[j * n..(j + 1) * n], c, m, w, ws);
-        }
-        if e.is_some() {
-            // The buffers held the encryption error: wipe them before reuse.
-            zeroize::Zeroize::zeroize(&mut conv);
-            zeroize::Zeroize::zeroize(&mut xp);
         }
         give(conv);
         give(xp);
