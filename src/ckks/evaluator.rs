@@ -118,10 +118,15 @@ impl Evaluator {
         self.params.check_ct(ct)?;
         let l = ct.level();
         let divisor = self.params.rescale_divisor(l)?;
-        let mut tmp = vec![0u64; self.params.degree()];
-        for p in &mut ct.parts {
-            self.rescale_poly(p, &mut tmp)?;
-        }
+        // Ciphertext-derived (public) scratch, recycled: a fresh 2^14-word buffer would be
+        // mapped and faulted in on every call.
+        let mut tmp = crate::math::pool::take_dirty(self.params.degree());
+        let r = ct
+            .parts
+            .iter_mut()
+            .try_for_each(|p| self.rescale_poly(p, &mut tmp));
+        crate::math::pool::give(tmp);
+        r?;
         ct.scale /= divisor;
         ct.seed = None;
         let v = self
@@ -174,7 +179,10 @@ impl Evaluator {
                 }
             }
             plans[j].forward(tmp)?;
-            super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value());
+            match plans[j].lanes() {
+                Some(lanes) => lanes.sub_mul_const_assign(limb, tmp, w, lanes.companion(w)),
+                None => super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value()),
+            }
         }
         p.drop_last_prime()
     }
@@ -234,7 +242,10 @@ impl Evaluator {
             }
             plans[j].forward(tmp)?;
             let (w, ws) = table.inv[j];
-            super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value());
+            match plans[j].lanes() {
+                Some(lanes) => lanes.sub_mul_const_assign(limb, tmp, w, lanes.companion(w)),
+                None => super::keyswitch::sub_mul_shoup(limb, tmp, w, ws, q.value()),
+            }
         }
         for _ in 0..d {
             p.drop_last_prime()?;

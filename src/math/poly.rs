@@ -545,12 +545,10 @@ impl Poly<Coeff> {
     /// `self += c` for small signed coefficients `c` (`|c| < q_i`), branch-free.
     pub(crate) fn add_small_assign(&mut self, coeffs: &[i64]) {
         debug_assert_eq!(coeffs.len(), self.ctx.n);
-        let mut tmp = vec![0u64; self.ctx.n];
+        // One fused pass per limb: no lifted copy of the (secret) values is written anywhere.
         for (a, q) in self.limbs_mut() {
-            arith::lift_small(&mut tmp, coeffs, q.value());
-            arith::add_assign(a, &tmp, q.value());
+            arith::add_small_assign(a, coeffs, q.value());
         }
-        zeroize::Zeroize::zeroize(&mut tmp);
     }
 
     /// Forward NTT of every limb.
