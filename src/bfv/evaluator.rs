@@ -683,16 +683,19 @@ impl Evaluator {
             });
         }
         let g = key.element();
-        // c0(X^g) + k0 and k1, ModDown writing straight into the new ciphertext's buffers.
-        let mut c0 = super::keyswitch::automorphism_pooled(&self.params, &a.polys[0], g)?;
-        let mut c1 = crate::math::pool::take_dirty(c0.len());
-        super::keyswitch::key_switch_into(
+        // c0(X^g) + k0 and k1, ModDown writing straight into the new ciphertext's buffers
+        // (and gathering c0(X^g) itself).
+        let len = a.polys[0].residues().len();
+        let mut c0 = crate::math::pool::take_dirty(len);
+        let mut c1 = crate::math::pool::take_dirty(len);
+        super::keyswitch::rotate_into(
             &self.params,
+            &a.polys[0],
             &a.polys[1],
-            Some(g),
+            g,
             key.key(),
-            (&mut c0, true),
-            (&mut c1, false),
+            &mut c0,
+            &mut c1,
         )?;
         let ctx = self.params.ring().ctx_q();
         let level = a.polys[0].limbs();

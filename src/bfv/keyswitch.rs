@@ -1,11 +1,10 @@
 //! Key switching for BFV's coefficient-form ciphertexts: thin wrappers over the shared fast path
 //! [`RlweParams::key_switch_into`](crate::rlwe::RlweParams) (module `rlwe::keyswitch`: the
 //! limb-by-limb hybrid key switching, bit-identical to
-//! [`RlweParams::key_switch`](crate::rlwe::RlweParams::key_switch)), and the rotated `c_0`.
+//! [`RlweParams::key_switch`](crate::rlwe::RlweParams::key_switch)), and the fused rotation.
 
 use super::params::Parameters;
-use crate::error::{Error, Result};
-use crate::math::ntt::automorphism_coeff;
+use crate::error::Result;
 use crate::math::poly::{Coeff, Poly};
 use crate::rlwe::KeySwitchingKey;
 
@@ -43,36 +42,52 @@ pub(crate) fn key_switch_into(
     params.ring().key_switch_into(d, galois, key, out0, out1)
 }
 
-/// `σ_g(c)` over `Q_l` (coefficient form), in a pooled buffer: the rotated `c_0` to which the
-/// key switch of `c_1` is then added.
-pub(crate) fn automorphism_pooled(
+/// A rotation's `(c_0(X^g) + k_0, k_1)`, `(k_0, k_1)` the key switch of `c_1(X^g)`, written
+/// into `out0` and `out1` ([`RlweParams::rotate_into`](crate::rlwe::RlweParams): the rotated
+/// `c_0` is gathered inside ModDown's last pass).
+///
+/// # Errors
+/// As `RlweParams::rotate_into`.
+pub(crate) fn rotate_into(
     params: &Parameters,
-    c: &Poly<Coeff>,
+    c0: &Poly<Coeff>,
+    c1: &Poly<Coeff>,
     g: u64,
-) -> Result<Vec<u64>> {
-    if g.is_multiple_of(2) {
-        return Err(Error::InvalidOperation {
-            reason: "automorphism exponent must be odd",
-        });
-    }
-    let n = params.degree();
-    let mut out = crate::math::pool::take_dirty(c.residues().len());
-    for ((dst, limb), q) in out
-        .chunks_exact_mut(n)
-        .zip(c.residues().chunks_exact(n))
-        .zip(c.context().moduli())
-    {
-        automorphism_coeff(dst, limb, g, q.value(), false);
-    }
-    Ok(out)
+    key: &KeySwitchingKey,
+    out0: &mut [u64],
+    out1: &mut [u64],
+) -> Result<()> {
+    params.ring().rotate_into(c0, c1, g, key, out0, out1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use crate::math::ntt::automorphism_coeff;
     use crate::rlwe::{GaloisKey, RelinearizationKey, SecretKey};
     use rand_chacha::ChaCha20Rng;
     use rand_core::SeedableRng;
+
+    /// `σ_g(c)` over `Q_l` (coefficient form), in a pooled buffer (the reference the fused
+    /// rotation is tested against).
+    fn automorphism_pooled(params: &Parameters, c: &Poly<Coeff>, g: u64) -> Result<Vec<u64>> {
+        if g.is_multiple_of(2) {
+            return Err(Error::InvalidOperation {
+                reason: "automorphism exponent must be odd",
+            });
+        }
+        let n = params.degree();
+        let mut out = crate::math::pool::take_dirty(c.residues().len());
+        for ((dst, limb), q) in out
+            .chunks_exact_mut(n)
+            .zip(c.residues().chunks_exact(n))
+            .zip(c.context().moduli())
+        {
+            automorphism_coeff(dst, limb, g, q.value(), false);
+        }
+        Ok(out)
+    }
 
     #[test]
     fn identical_to_the_rlwe_key_switch_at_every_level() {
@@ -142,6 +157,13 @@ mod tests {
                         automorphism_pooled(&params, &base, g).unwrap(),
                         base.automorphism(g).unwrap().residues()
                     );
+                    // The fused rotation: c_0(X^g) + k_0 and k_1 in one pass.
+                    let mut want_rot = base.automorphism(g).unwrap();
+                    want_rot.add_assign(&w0).unwrap();
+                    let (mut r0, mut r1) = (vec![3u64; level * n], vec![5u64; level * n]);
+                    rotate_into(&params, &base, &d, g, gk.key(), &mut r0, &mut r1).unwrap();
+                    assert_eq!(r0, want_rot.residues(), "rotate g {g}, level {level}");
+                    assert_eq!(r1, w1.residues(), "rotate g {g}, level {level}");
                 }
                 assert!(key_switch_into(
                     &params,

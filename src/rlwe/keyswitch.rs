@@ -28,7 +28,7 @@
 use super::{KeySwitchingKey, PolyQP, RlweParams};
 use crate::error::{Error, Result};
 use crate::math::modulus::{csub, Modulus};
-use crate::math::ntt::{automorphism_coeff, NttPlan};
+use crate::math::ntt::{automorphism_coeff, galois_inverse, NttPlan};
 use crate::math::poly::{Coeff, Poly};
 
 /// A polynomial decomposed for key switching: one [`PolyQP`] (NTT form) per digit in use at its
@@ -163,6 +163,49 @@ impl RlweParams {
         out0: (&mut [u64], bool),
         out1: (&mut [u64], bool),
     ) -> Result<()> {
+        self.switch_impl(d, galois, key, out0, out1, None)
+    }
+
+    /// A rotation in one pass over its outputs: `out0 = c_0(X^g) + k_0` and `out1 = k_1`, for
+    /// `(k_0, k_1)` the key switch of `c_1(X^g)` (the same values as rotating `c_0` and adding
+    /// [`key_switch_into`](Self::key_switch_into) of `c_1` with `galois = Some(g)`); ModDown's
+    /// last pass gathers `c_0(X^g)` itself where it runs on IFMA
+    /// (`Lanes::rescale_galois`), so the rotated `c_0` is never written on its own.
+    ///
+    /// # Errors
+    /// As [`key_switch_into`](Self::key_switch_into); [`Error::ContextMismatch`] if `c_0` and
+    /// `c_1` differ in level or parameters.
+    pub(crate) fn rotate_into(
+        &self,
+        c0: &Poly<Coeff>,
+        c1: &Poly<Coeff>,
+        g: u64,
+        key: &KeySwitchingKey,
+        out0: &mut [u64],
+        out1: &mut [u64],
+    ) -> Result<()> {
+        if **c0.context() != **c1.context() || c0.limbs() != c1.limbs() {
+            return Err(Error::ContextMismatch);
+        }
+        self.switch_impl(
+            c1,
+            Some(g),
+            key,
+            (out0, false),
+            (out1, false),
+            Some(c0.residues()),
+        )
+    }
+
+    fn switch_impl(
+        &self,
+        d: &Poly<Coeff>,
+        galois: Option<u64>,
+        key: &KeySwitchingKey,
+        out0: (&mut [u64], bool),
+        out1: (&mut [u64], bool),
+        rot0: Option<&[u64]>,
+    ) -> Result<()> {
         let ring = self;
         if **d.context() != **ring.ctx_q() {
             return Err(Error::ContextMismatch);
@@ -206,7 +249,9 @@ impl RlweParams {
             let r = switch_into(self, src, key, sc, level);
             sc.input = input;
             r?;
-            mod_down_into(self, sc, level, out0, out1)
+            // `rot0` comes with `galois` only (`rotate_into`).
+            let rot0 = rot0.zip(galois);
+            mod_down_into(self, sc, level, out0, out1, rot0)
         })
     }
 
@@ -429,12 +474,21 @@ fn mod_down_into(
     level: usize,
     out0: (&mut [u64], bool),
     out1: (&mut [u64], bool),
+    rot0: Option<(&[u64], u64)>,
 ) -> Result<()> {
     let n = ring.degree();
     let ctx_q = ring.ctx_q();
     let ctx_p = ring.ctx_p();
     let kp = ctx_p.len();
     let total = level + kp;
+    if let Some((c0, _)) = rot0 {
+        if c0.len() != level * n {
+            return Err(Error::LengthMismatch {
+                expected: level * n,
+                found: c0.len(),
+            });
+        }
+    }
     let p = ctx_p.moduli()[0].value();
     let fast =
         kp == 1 && p < 1 << 51 && ctx_q.plans()[..level].iter().all(|pl| pl.lanes().is_some());
@@ -466,24 +520,56 @@ fn mod_down_into(
                 }
             };
             let r = j * n..(j + 1) * n;
-            for (x, (o, add)) in [
-                (&x0[..], (&mut *out0.0, out0.1)),
-                (&x1[..], (&mut *out1.0, out1.1)),
-            ] {
-                lanes.rescale(
-                    &mut o[r.clone()],
-                    &x[r.clone()],
-                    &x[level * n..total * n],
+            let xp = level * n..total * n;
+            match rot0 {
+                // c_0(X^g) + k_0, the automorphism gathered inside the pass.
+                Some((c0, g)) => lanes.rescale_galois(
+                    &mut out0.0[r.clone()],
+                    &x0[r.clone()],
+                    &x0[xp.clone()],
+                    [p, k[0], k[1], k[2]],
+                    &c0[r.clone()],
+                    galois_inverse(g, n),
+                ),
+                None => lanes.rescale(
+                    &mut out0.0[r.clone()],
+                    &x0[r.clone()],
+                    &x0[xp.clone()],
                     p,
                     k[0],
                     k[1],
                     k[2],
-                    add,
-                );
+                    out0.1,
+                ),
             }
+            lanes.rescale(
+                &mut out1.0[r.clone()],
+                &x1[r],
+                &x1[xp],
+                p,
+                k[0],
+                k[1],
+                k[2],
+                out1.1,
+            );
         }
         return Ok(());
     }
+    // Portable path: the rotated c_0 first, then the switch added to it.
+    let out0 = match rot0 {
+        Some((c0, g)) => {
+            for ((dst, limb), q) in out0
+                .0
+                .chunks_exact_mut(n)
+                .zip(c0.chunks_exact(n))
+                .zip(ctx_q.moduli())
+            {
+                automorphism_coeff(dst, limb, g, q.value(), false);
+            }
+            (out0.0, true)
+        }
+        None => out0,
+    };
     let moddown = &ring.level_tables(level)?.moddown;
     let Scratch {
         out0: x0,

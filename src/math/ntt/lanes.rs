@@ -473,6 +473,70 @@ impl Lanes {
         }
     }
 
+    /// [`rescale`](Self::rescale) added to the image of another limb under an automorphism:
+    /// `out[j] = [round(x / p) + σ(src)[j]]_q`, where `σ(src)[j] = src[e mod n]` for
+    /// `e = j·k_inv mod 2n`, negated (`q - x` for `x != 0`) when `e >= n` (the coefficient
+    /// automorphism `X -> X^k`, `k_inv` the inverse of `k` modulo `2n`, exactly as
+    /// `math::ntt::automorphism_coeff`). A rotation's `c_0(X^g) + k_0` in one pass over the
+    /// output. `out` and `src` have the same power-of-two length `n >= 8`; `src` canonical.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn rescale_galois(
+        &self,
+        out: &mut [u64],
+        x_q: &[u64],
+        x_p: &[u64],
+        k: [u64; 4],
+        src: &[u64],
+        k_inv: usize,
+    ) {
+        let n = src.len();
+        // Memory safety of the gathers rests on these (indices are masked with `n - 1`).
+        assert!(n == out.len() && n.is_power_of_two() && n >= 8);
+        assert!(x_q.len() >= n && x_p.len() >= n);
+        debug_assert!(k[0] < 1 << 51 && k[1] < self.q && k[3] < self.q);
+        // SAFETY: as in `mul_assign`; the lengths are asserted above.
+        unsafe { self.rescale_galois_impl(out, x_q, x_p, k, src, k_inv) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn rescale_galois_impl(
+        &self,
+        out: &mut [u64],
+        x_q: &[u64],
+        x_p: &[u64],
+        k: [u64; 4],
+        src: &[u64],
+        k_inv: usize,
+    ) {
+        let [p, w, w_shoup, cst] = k;
+        let n = src.len();
+        let c = Consts::new(self);
+        let (pv, hv, wv, wsv, cv) = (splat(p), splat(p / 2), splat(w), splat(w_shoup), splat(cst));
+        let mask2n = splat((2 * n - 1) as u64);
+        let mask_n = splat((n - 1) as u64);
+        let nv = splat(n as u64);
+        let kk = k_inv & (2 * n - 1);
+        let first: [u64; 8] = core::array::from_fn(|i| ((i * kk) & (2 * n - 1)) as u64);
+        let mut e = load(&first[..]);
+        let step = splat(((8 * kk) & (2 * n - 1)) as u64);
+        for i in (0..n).step_by(8) {
+            let d = csub(_mm512_add_epi64(load(&x_p[i..]), hv), pv);
+            let a = _mm512_sub_epi64(_mm512_add_epi64(load(&x_q[i..]), pv), d);
+            let qe = _mm512_madd52hi_epu64(c.zero, a, wsv);
+            let r = _mm512_madd52lo_epu64(c.zero, a, wv);
+            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, c.neg_q), c.mask);
+            let r = csub(_mm512_add_epi64(csub(r, c.q), cv), c.q);
+            let idx = _mm512_and_si512(e, mask_n);
+            // SAFETY: every lane of `idx` is below `n = src.len()` (masked with `n - 1`, `n` a
+            // power of two, asserted by the caller), so the gather reads only `src`.
+            let x = unsafe { _mm512_i64gather_epi64::<8>(idx, src.as_ptr().cast()) };
+            let neg = _mm512_cmpge_epu64_mask(e, nv) & _mm512_cmpneq_epu64_mask(x, c.zero);
+            let v = _mm512_mask_sub_epi64(x, neg, c.q, x);
+            store(&mut out[i..], csub(_mm512_add_epi64(r, v), c.q));
+            e = _mm512_and_si512(_mm512_add_epi64(e, step), mask2n);
+        }
+    }
+
     /// Two dot products over the same terms: `out0[c] = [Σ_t x_t[c]·b_t[c]]_q` and
     /// `out1[c] = [Σ_t x_t[c]·a_t[c]]_q` (the inner product of key switching: digits `x_t`,
     /// key parts `b_t`, `a_t`), every input canonical. `xs`, `bs` and `as_` have one slice
@@ -645,6 +709,24 @@ mod tests {
                                 r
                             };
                             assert_eq!(u128::from(out[i]), want, "q={q} p={p} i={i}");
+                        }
+                    }
+                    // With a rotated limb gathered in: the divide-and-round plus the portable
+                    // automorphism, bit for bit, for several exponents (identity, 5, -1, ...).
+                    if len >= 8 && len.is_power_of_two() {
+                        let src = vecs(q, len, 24);
+                        let mut plain = vec![0u64; len];
+                        l.rescale(&mut plain, &xq, &xp, p, w, l.companion(w), cst, false);
+                        for g in [1u64, 5, 3, 2 * len as u64 - 1, 25] {
+                            let k_inv = super::super::galois_inverse(g, len);
+                            let mut want = plain.clone();
+                            super::super::automorphism_coeff_scalar(
+                                &mut want, &src, k_inv, q, true,
+                            );
+                            let mut got = vec![1u64; len];
+                            let k = [p, w, l.companion(w), cst];
+                            l.rescale_galois(&mut got, &xq, &xp, k, &src, k_inv);
+                            assert_eq!(got, want, "q={q} p={p} g={g} len={len}");
                         }
                     }
                 }

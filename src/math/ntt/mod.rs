@@ -179,6 +179,20 @@ fn permute_slots_scalar(dst: &mut [u64], src: &[u64], perm: &[u32], add: Option<
 pub(crate) fn automorphism_coeff(dst: &mut [u64], src: &[u64], k: u64, q: u64, add: bool) {
     let n = src.len();
     debug_assert!(n == dst.len() && n.is_power_of_two() && k % 2 == 1);
+    let k_inv = galois_inverse(k, n);
+    #[cfg(target_arch = "x86_64")]
+    if n >= 8 && !force_scalar_permute() {
+        if let Some(t) = avx512::Avx512::detect() {
+            return t.automorphism_coeff(dst, src, k_inv, q, add);
+        }
+    }
+    automorphism_coeff_scalar(dst, src, k_inv, q, add);
+}
+
+/// The inverse of an odd `k` modulo `2n` (`n` a power of two): the step between the source
+/// indices of consecutive outputs of the coefficient automorphism `X -> X^k`.
+pub(crate) fn galois_inverse(k: u64, n: usize) -> usize {
+    debug_assert!(k % 2 == 1 && n.is_power_of_two());
     // The inverse of an odd k modulo 2^64 (Newton: each step doubles the correct low bits).
     let mut inv = k;
     for _ in 0..6 {
@@ -187,13 +201,7 @@ pub(crate) fn automorphism_coeff(dst: &mut [u64], src: &[u64], k: u64, q: u64, a
     // Only the low bits matter (2n <= 2^18).
     #[allow(clippy::cast_possible_truncation)]
     let k_inv = (inv & (2 * n as u64 - 1)) as usize;
-    #[cfg(target_arch = "x86_64")]
-    if n >= 8 && !force_scalar_permute() {
-        if let Some(t) = avx512::Avx512::detect() {
-            return t.automorphism_coeff(dst, src, k_inv, q, add);
-        }
-    }
-    automorphism_coeff_scalar(dst, src, k_inv, q, add);
+    k_inv
 }
 
 /// The portable [`automorphism_coeff`] (`k_inv` the inverse of `k` modulo `2n`).
