@@ -15,7 +15,8 @@
 //!   intermediate reduction only if `l·(p-1)²` could reach `2^128`). The working set per output
 //!   prime is a few limbs instead of a stored decomposition. A Galois automorphism is applied
 //!   to the input on the way in (a gather, `math::ntt::automorphism_coeff`), and ModDown writes
-//!   into (or adds to) the caller's output (one IFMA pass per limb with one special prime).
+//!   into (or adds to) the caller's output (one IFMA pass per limb with one special prime); for
+//!   a rotation that pass also gathers and adds the rotated `c_0` (`RlweParams::rotate_into`).
 //!
 //! CKKS keeps its ciphertexts in NTT form and switches them with the NTT-domain variant of
 //! this pipeline in `ckks::keyswitch` (own limbs reused in NTT form, ModDown in NTT form), on
