@@ -1050,20 +1050,29 @@ pub struct ScaleDown {
     out_lanes: Vec<Option<Lanes>>,
 }
 
+/// The number of primes kept and their basis, for a division by the last `l` primes of
+/// `basis`.
+///
+/// # Errors
+/// [`Error::InvalidBasis`] unless `1 <= l < basis.len()` (at least one prime must remain).
+fn split_for_division(basis: &RnsBasis, l: usize) -> Result<(usize, RnsBasis)> {
+    let k = basis.len();
+    if l == 0 || l >= k {
+        return Err(Error::InvalidBasis {
+            reason: "divide by at least one prime and keep at least one",
+        });
+    }
+    let keep = k - l;
+    Ok((keep, basis.prefix(keep)?))
+}
+
 impl ScaleDown {
     /// Precomputes division by the product `P` of the last `l` primes of `basis`.
     ///
     /// # Errors
     /// [`Error::InvalidBasis`] unless `1 <= l < basis.len()` (at least one prime must remain).
     pub fn new(basis: &RnsBasis, l: usize) -> Result<Self> {
-        let k = basis.len();
-        if l == 0 || l >= k {
-            return Err(Error::InvalidBasis {
-                reason: "divide by at least one prime and keep at least one",
-            });
-        }
-        let keep = k - l;
-        let output = basis.prefix(keep)?;
+        let (keep, output) = split_for_division(basis, l)?;
         let dropped = &basis.moduli[keep..];
         let mut p_words = vec![0u64; l];
         p_words[0] = 1;
@@ -1329,14 +1338,7 @@ impl ScaleDownHps {
     /// [`Error::InvalidBasis`] unless `1 <= l < basis.len()`, or if the `f64` error bound of
     /// [`BaseConverter::new`] is not met.
     pub fn new(basis: &RnsBasis, l: usize) -> Result<Self> {
-        let k = basis.len();
-        if l == 0 || l >= k {
-            return Err(Error::InvalidBasis {
-                reason: "divide by at least one prime and keep at least one",
-            });
-        }
-        let keep = k - l;
-        let output = basis.prefix(keep)?;
+        let (keep, output) = split_for_division(basis, l)?;
         let dropped_values: Vec<u64> = basis.moduli[keep..].iter().map(Modulus::value).collect();
         let dropped = RnsBasis::new(&dropped_values)?;
         let conv = BaseConverter::new(&dropped, &output)?;

@@ -113,6 +113,46 @@ fn mac(lo: &mut __m512i, hi: &mut __m512i, x: __m512i, w: __m512i) {
     *hi = _mm512_madd52hi_epu64(*hi, x, w);
 }
 
+/// The broadcast constants of ModDown's divide-and-round by one prime `p` ([`Lanes::rescale`]).
+#[derive(Clone, Copy)]
+struct RescaleConsts {
+    p: __m512i,
+    h: __m512i,
+    w: __m512i,
+    w_shoup: __m512i,
+    c: __m512i,
+}
+
+impl RescaleConsts {
+    /// From `[p, w, w_shoup, c]` as [`Lanes::rescale`] takes them.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn new(k: [u64; 4]) -> Self {
+        let [p, w, w_shoup, c] = k;
+        Self {
+            p: splat(p),
+            h: splat(p / 2),
+            w: splat(w),
+            w_shoup: splat(w_shoup),
+            c: splat(c),
+        }
+    }
+
+    /// `round(x / p) mod q`, canonical, for eight coefficients given by `x mod q` and `x mod p`:
+    /// `d = [x_p + h]_p`, `a = x_q + p - d`, `[[a·w]_q + c]_q`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn apply(&self, c: &Consts, x_q: __m512i, x_p: __m512i) -> __m512i {
+        let d = csub(_mm512_add_epi64(x_p, self.h), self.p);
+        let a = _mm512_sub_epi64(_mm512_add_epi64(x_q, self.p), d);
+        // a·w mod q in [0, 2q) (52-bit Shoup product, `ifma.rs`), then canonical.
+        let qe = _mm512_madd52hi_epu64(c.zero, a, self.w_shoup);
+        let r = _mm512_madd52lo_epu64(c.zero, a, self.w);
+        let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, c.neg_q), c.mask);
+        csub(_mm512_add_epi64(csub(r, c.q), self.c), c.q)
+    }
+}
+
 impl Consts {
     #[inline]
     #[target_feature(enable = "avx512f")]
@@ -440,20 +480,14 @@ impl Lanes {
 
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn rescale_impl(&self, out: &mut [u64], x_q: &[u64], x_p: &[u64], k: [u64; 4], add: bool) {
-        let [p, w, w_shoup, cst] = k;
+        let [p, w, _, cst] = k;
         let h = p / 2;
         let c = Consts::new(self);
-        let (pv, hv, wv, wsv, cv) = (splat(p), splat(h), splat(w), splat(w_shoup), splat(cst));
+        let rc = RescaleConsts::new(k);
         let len = out.len().min(x_q.len()).min(x_p.len());
         let full = len / 8 * 8;
         for i in (0..full).step_by(8) {
-            let d = csub(_mm512_add_epi64(load(&x_p[i..]), hv), pv);
-            let a = _mm512_sub_epi64(_mm512_add_epi64(load(&x_q[i..]), pv), d);
-            // a·w mod q in [0, 2q) (52-bit Shoup product, `ifma.rs`), then canonical.
-            let qe = _mm512_madd52hi_epu64(c.zero, a, wsv);
-            let r = _mm512_madd52lo_epu64(c.zero, a, wv);
-            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, c.neg_q), c.mask);
-            let mut r = csub(_mm512_add_epi64(csub(r, c.q), cv), c.q);
+            let mut r = rc.apply(&c, load(&x_q[i..]), load(&x_p[i..]));
             if add {
                 r = csub(_mm512_add_epi64(r, load(&out[i..])), c.q);
             }
@@ -508,10 +542,9 @@ impl Lanes {
         src: &[u64],
         k_inv: usize,
     ) {
-        let [p, w, w_shoup, cst] = k;
         let n = src.len();
         let c = Consts::new(self);
-        let (pv, hv, wv, wsv, cv) = (splat(p), splat(p / 2), splat(w), splat(w_shoup), splat(cst));
+        let rc = RescaleConsts::new(k);
         let mask2n = splat((2 * n - 1) as u64);
         let mask_n = splat((n - 1) as u64);
         let nv = splat(n as u64);
@@ -520,12 +553,7 @@ impl Lanes {
         let mut e = load(&first[..]);
         let step = splat(((8 * kk) & (2 * n - 1)) as u64);
         for i in (0..n).step_by(8) {
-            let d = csub(_mm512_add_epi64(load(&x_p[i..]), hv), pv);
-            let a = _mm512_sub_epi64(_mm512_add_epi64(load(&x_q[i..]), pv), d);
-            let qe = _mm512_madd52hi_epu64(c.zero, a, wsv);
-            let r = _mm512_madd52lo_epu64(c.zero, a, wv);
-            let r = _mm512_and_si512(_mm512_madd52lo_epu64(r, qe, c.neg_q), c.mask);
-            let r = csub(_mm512_add_epi64(csub(r, c.q), cv), c.q);
+            let r = rc.apply(&c, load(&x_q[i..]), load(&x_p[i..]));
             let idx = _mm512_and_si512(e, mask_n);
             // SAFETY: every lane of `idx` is below `n = src.len()` (masked with `n - 1`, `n` a
             // power of two, asserted by the caller), so the gather reads only `src`.
