@@ -163,18 +163,6 @@ fn reduce_i64_f64(x: i64, qi: i64, inv: f64) -> u64 {
     r.cast_unsigned()
 }
 
-/// Small signed coefficients (`|c| < q` for every prime) in limb-major RNS form over `moduli`
-/// ([`lift_small`] per limb): the same residues as `math::sampling::lift_signed`, vectorised.
-#[cfg(test)]
-fn lift_small_rns(c: &[i64], moduli: &[Modulus]) -> zeroize::Zeroizing<Vec<u64>> {
-    let n = c.len();
-    let mut out = zeroize::Zeroizing::new(vec![0u64; n * moduli.len()]);
-    for (limb, q) in out.chunks_exact_mut(n.max(1)).zip(moduli) {
-        lift_small(limb, c, q.value());
-    }
-    out
-}
-
 /// `a[i] = a[i] * b[i] mod q` (Barrett on the 128-bit product).
 pub(crate) fn mul_assign(a: &mut [u64], b: &[u64], q: &Modulus) {
     debug_assert_eq!(a.len(), b.len());
@@ -202,6 +190,17 @@ mod tests {
         (1 << 61) - 1,
         (1 << 62) - 57,
     ];
+
+    /// Small signed coefficients (`|c| < q` for every prime) in limb-major RNS form over `moduli`
+    /// ([`lift_small`] per limb): the same residues as `math::sampling::lift_signed`, vectorised.
+    fn lift_small_rns(c: &[i64], moduli: &[Modulus]) -> zeroize::Zeroizing<Vec<u64>> {
+        let n = c.len();
+        let mut out = zeroize::Zeroizing::new(vec![0u64; n * moduli.len()]);
+        for (limb, q) in out.chunks_exact_mut(n.max(1)).zip(moduli) {
+            lift_small(limb, c, q.value());
+        }
+        out
+    }
 
     #[test]
     fn lift_matches_the_rns_samplers() {
